@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration tests start real processes; two cores is all the machine has.
     maxWorkers: 2,
+    // Servers under test log to stderr; keep test output to failures.
+    env: { SAX_LOG_LEVEL: "error" },
   },
 });

@@ -4,6 +4,7 @@
  */
 import { Client, credentials, Metadata, type MethodDefinition } from "@grpc/grpc-js";
 import { SaxError } from "../common/errors.js";
+import { grpcService, type GenericService } from "./definitions.js";
 import { fromServiceError } from "./status.js";
 
 /** Per-call options. */
@@ -41,7 +42,8 @@ export function callUnary<Req, Res>(
       (err, response) => {
         options.signal?.removeEventListener("abort", onAbort);
         if (err) reject(fromServiceError(err, method.path));
-        else if (response === undefined) reject(new SaxError("INTERNAL", `empty response from ${method.path}`));
+        else if (response === undefined)
+          reject(new SaxError("INTERNAL", `empty response from ${method.path}`));
         else resolve(response);
       },
     );
@@ -51,5 +53,39 @@ export function callUnary<Req, Res>(
 }
 
 function abortError(signal: AbortSignal): SaxError {
-  return signal.reason instanceof SaxError ? signal.reason : new SaxError("CANCELLED", "the call was cancelled");
+  return signal.reason instanceof SaxError
+    ? signal.reason
+    : new SaxError("CANCELLED", "the call was cancelled");
+}
+
+/** A message type that can fill defaults into a partial message (ts-proto's `fromPartial`). */
+interface PartialCodec<T> {
+  fromPartial(object: never): T;
+}
+
+type RequestType<M> = M extends { requestType: PartialCodec<infer R> } ? R : never;
+type ResponseType<M> = M extends { responseType: PartialCodec<infer R> } ? R : never;
+type PartialInput<M> = M extends { requestType: { fromPartial(object: infer P): unknown } } ? P : never;
+
+/** Promise-returning unary calls of a service, taking partial requests, plus `close()`. */
+export type UnaryClient<S extends GenericService> = {
+  [K in keyof S["methods"]]: (
+    request: PartialInput<S["methods"][K]>,
+    options?: CallOptions,
+  ) => Promise<ResponseType<S["methods"][K]>>;
+} & { close(): void };
+
+/** A typed client of the unary methods of `service` at `address`. */
+export function unaryClient<S extends GenericService>(service: S, address: string): UnaryClient<S> {
+  const channel = openChannel(address);
+  const methods = grpcService(service) as Record<string, MethodDefinition<unknown, unknown>>;
+  const calls: Record<string, unknown> = { close: () => channel.close() };
+  for (const [key, definition] of Object.entries(methods)) {
+    const { requestType } = service.methods[key] as unknown as {
+      requestType: PartialCodec<RequestType<never>>;
+    };
+    calls[key] = (request: never, options?: CallOptions) =>
+      callUnary(channel, definition, requestType.fromPartial(request), options);
+  }
+  return calls as UnaryClient<S>;
 }

@@ -24,10 +24,27 @@ export interface GenericMethod<Req = unknown, Res = unknown> {
   readonly responseStream: boolean;
 }
 
+/** A codec of some message type (encode is contravariant, decode covariant). */
+interface AnyCodec {
+  encode(message: never): { finish(): Uint8Array };
+  decode(input: Uint8Array): unknown;
+}
+
 /** A generated service description such as `AdminDefinition`. */
 export interface GenericService {
   readonly fullName: string;
-  readonly methods: Readonly<Record<string, GenericMethod<never, never>>>;
+  readonly methods: Readonly<
+    Record<
+      string,
+      {
+        readonly name: string;
+        readonly requestType: AnyCodec;
+        readonly responseType: AnyCodec;
+        readonly requestStream: boolean;
+        readonly responseStream: boolean;
+      }
+    >
+  >;
 }
 
 type RequestOf<M> = M extends { requestType: MessageCodec<infer R> } ? R : never;

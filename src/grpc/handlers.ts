@@ -14,17 +14,19 @@ export interface CallContext {
   readonly peer: string;
 }
 
-/** An async unary handler. */
-export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
+/** A unary handler; it may answer synchronously or asynchronously, and fail by throwing. */
+export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Res | Promise<Res>;
 
 /** Wraps an async handler as a grpc-js unary handler; thrown errors become gRPC statuses. */
 export function unary<Req, Res>(handler: UnaryHandler<Req, Res>): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     const ctx = contextOf(call);
-    handler(call.request, ctx).then(
-      (response) => callback(null, response),
-      (err: unknown) => callback(toServiceError(err)),
-    );
+    Promise.resolve()
+      .then(() => handler(call.request, ctx))
+      .then(
+        (response) => callback(null, response),
+        (err: unknown) => callback(toServiceError(err)),
+      );
   };
 }
 

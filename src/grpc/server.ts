@@ -1,7 +1,12 @@
 /**
  * gRPC server lifecycle: bind, register services plus server reflection, and shut down gracefully.
  */
-import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import {
+  Server,
+  ServerCredentials,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
 import { loadSync } from "@grpc/proto-loader";
 import { fileURLToPath } from "node:url";
@@ -11,7 +16,13 @@ import { SaxError } from "../common/errors.js";
 export const PROTO_DIR = fileURLToPath(new URL("../../proto", import.meta.url));
 
 /** Every proto file we serve, relative to PROTO_DIR. */
-const PROTO_FILES = ["sax/common.proto", "sax/admin.proto", "sax/modelet.proto", "sax/lm.proto", "sax/vision.proto"];
+const PROTO_FILES = [
+  "sax/common.proto",
+  "sax/admin.proto",
+  "sax/modelet.proto",
+  "sax/lm.proto",
+  "sax/vision.proto",
+];
 
 /** A service to register: a generated definition and its implementation. */
 export interface ServiceBinding {
@@ -48,7 +59,8 @@ function reflectionService(): ReflectionService {
 /** Starts a gRPC server with the given services and gRPC server reflection. */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServerHandle> {
   const server = new Server({ "grpc.max_receive_message_length": 256 * 1024 * 1024 });
-  for (const { definition, implementation } of options.services) server.addService(definition, implementation);
+  for (const { definition, implementation } of options.services)
+    server.addService(definition, implementation);
   reflectionService().addToServer(server);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (err, bound) =>

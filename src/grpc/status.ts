@@ -1,7 +1,7 @@
 /**
  * The one place where SaxError and gRPC status meet: handlers throw SaxErrors, clients receive them back.
  */
-import { Metadata, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
+import { Metadata, type status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
 import { Code, codeNameOf, SaxError, toSaxError } from "../common/errors.js";
 
 /** A gRPC error object (what grpc-js callbacks accept) built from any thrown value. */
@@ -10,7 +10,7 @@ export function toServiceError(err: unknown): Partial<ServiceError> & { code: Gr
   return {
     name: sax.name,
     message: sax.message,
-    code: Code[sax.code] as GrpcStatus,
+    code: Code[sax.code],
     details: sax.message,
     metadata: new Metadata(),
   };

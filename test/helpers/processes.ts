@@ -1,0 +1,83 @@
+/**
+ * Our binaries as real child processes, for tests. Servers bind loopback (SAX_DEBUG_IPADDR=1) and every
+ * wait is bounded.
+ */
+import { execa, type ResultPromise } from "execa";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Location } from "../../src/gen/sax/admin.js";
+import { eventually } from "./test-admin.js";
+
+/** The repository root. */
+export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** Runs one of bin/ to completion; never throws on a non-zero exit. */
+export function runBin(name: string, args: readonly string[], env: Record<string, string> = {}) {
+  return execa("node", [join(REPO_ROOT, "bin", name), ...args], {
+    reject: false,
+    env: { SAX_DEBUG_IPADDR: "1", SAX_LOG_LEVEL: "info", ...env },
+    timeout: 30_000,
+  });
+}
+
+/** A running admin_server process. */
+export interface AdminProcess extends AsyncDisposable {
+  readonly process: ResultPromise;
+  /** `127.0.0.1:<port>` from location.proto. */
+  readonly address: string;
+  /** Everything it wrote to stderr so far. */
+  stderr(): string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts bin/admin_server for `/sax/test` on a free port and waits until it published its location. */
+export async function startAdminProcess(
+  saxRoot: string,
+  extraArgs: readonly string[] = [],
+): Promise<AdminProcess> {
+  const locationFile = join(saxRoot, "sax/test/location.proto");
+  const before = await readLocation(locationFile);
+  const child = execa(
+    "node",
+    [
+      join(REPO_ROOT, "bin/admin_server"),
+      "--sax_cell=/sax/test",
+      `--sax_root=${saxRoot}`,
+      "--port=0",
+      "--status_port=0",
+      ...extraArgs,
+    ],
+    { reject: false, env: { SAX_DEBUG_IPADDR: "1", SAX_LOG_LEVEL: "info" }, buffer: false },
+  );
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const address = await eventually(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`admin_server exited with ${child.exitCode}: ${stderr}`);
+      const location = await readLocation(locationFile);
+      return location && location !== before && stderr.includes("serving at") ? location : undefined;
+    },
+    15_000,
+    "admin_server to publish its location",
+  );
+  const kill = async (signal: NodeJS.Signals = "SIGTERM") => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await child;
+  };
+  return {
+    process: child,
+    address,
+    stderr: () => stderr,
+    kill,
+    [Symbol.asyncDispose]: () => kill("SIGKILL"),
+  };
+}
+
+async function readLocation(file: string): Promise<string | undefined> {
+  try {
+    return Location.decode(await readFile(file)).location;
+  } catch {
+    return undefined;
+  }
+}
