@@ -5,8 +5,8 @@
  * How the parts fit: RPCs change `models` (persisted through the StateStore before they are acknowledged)
  * and trigger a refresh. A refresh prunes silent servers, asks the pure assigner for a plan, and applies it
  * by queueing Load/Unload actions on server mirrors while updating each model's address watchable
- * (WatchLoc). Mirrors report action outcomes back here, which drives the ready counters (WaitForReady).
- * Independently, every joined server is polled with GetStatus; a server silent for too long is pruned.
+ * (WatchLoc). JoinedServers owns membership: Joins, GetStatus polls, pruning, and the ready counts that
+ * loads contribute (WaitForReady).
  */
 import { randomBytes } from "node:crypto";
 import { InvalidArgumentError, SaxError } from "../common/errors.js";
@@ -25,7 +25,8 @@ import type { AclPolicy } from "./acl.js";
 import { planAssignment, type AssignerModel, type AssignerServer } from "./assigner.js";
 import { validateModel } from "./model-validation.js";
 import { PublishedModels } from "./published-models.js";
-import { ServerMirror, type MirrorEvents } from "./server-mirror.js";
+import { JoinedServers } from "./joined-servers.js";
+import type { ServerMirror } from "./server-mirror.js";
 import { cellStats } from "./stats.js";
 import type { StateStore } from "./state-store.js";
 import type { AdminTimings } from "./timings.js";
@@ -42,38 +43,36 @@ export interface CellAdminOptions {
   readonly onFatal: (err: SaxError) => void;
 }
 
-const ADOPTED_STATUSES: ReadonlySet<ModelStatus> = new Set([
-  ModelStatus.LOADING,
-  ModelStatus.LOADED,
-  ModelStatus.FAILED,
-]);
-
 /** The admin logic of a cell, free of gRPC and HTTP. */
-export class CellAdmin implements MirrorEvents {
+export class CellAdmin {
   /**
    * This admin incarnation's id, `<ip>:<port>_<16 hex>`, sent with every WatchLoc answer. Set by the
    * process once its port is bound (a port-0 bind learns the port only then).
    */
   serverId = "";
   readonly models = new PublishedModels();
-  readonly mirrors = new Map<string, ServerMirror>();
+  readonly servers: JoinedServers;
   /** Model id → servers holding or loading it, as of the last refresh. */
   assignment: ReadonlyMap<string, readonly string[]> = new Map();
   private readonly pendingUnpublished = new Set<string>();
-  private readonly joining = new Map<string, Promise<void>>();
-  /** Per mirror, the models counted in ready counters (loaded by us, or adopted LOADED). */
-  private readonly counted = new WeakMap<ServerMirror, Set<string>>();
   private readonly stopping = new AbortController();
   private readonly refreshTask: PeriodicTask;
   private readonly pollTask: PeriodicTask;
 
   constructor(private readonly options: CellAdminOptions) {
+    this.servers = new JoinedServers({
+      models: this.models,
+      timings: options.timings,
+      log: options.log,
+      stopping: this.stopping.signal,
+      onJoined: () => void this.refreshTask.trigger(),
+    });
     const onError = (err: unknown) => options.log.error(`background task failed: ${(err as Error).message}`);
     this.refreshTask = new PeriodicTask(() => this.refresh(), {
       intervalMs: options.timings.refreshIntervalMs,
       onError,
     });
-    this.pollTask = new PeriodicTask(() => this.pollAll(), {
+    this.pollTask = new PeriodicTask(() => this.servers.pollAll(), {
       intervalMs: options.timings.pollIntervalMs,
       onError,
     });
@@ -93,7 +92,7 @@ export class CellAdmin implements MirrorEvents {
   async stop(): Promise<void> {
     this.stopping.abort(new SaxError("UNAVAILABLE", "the admin server is shutting down"));
     await Promise.all([this.refreshTask.stop(), this.pollTask.stop()]);
-    for (const mirror of this.mirrors.values()) mirror.close();
+    this.servers.close();
   }
 
   /** Publish: validates, stores with a fresh uuid, persists, then schedules placement. */
@@ -123,7 +122,7 @@ export class CellAdmin implements MirrorEvents {
     await this.persist();
     if (before.checkpointPath !== spec.checkpointPath || !sameAcls(before, spec)) {
       for (const address of this.assignment.get(spec.modelId) ?? [])
-        this.mirrors.get(address)?.update(published.spec);
+        this.servers.get(address)?.update(published.spec);
     }
     void this.refreshTask.trigger();
   }
@@ -147,11 +146,11 @@ export class CellAdmin implements MirrorEvents {
 
   /** Stats of the whole cell ("" id) or of the servers assigned to one model. */
   stats(modelId: string): StatsResponse {
-    if (modelId === "") return cellStats([...this.mirrors.values()]);
+    if (modelId === "") return cellStats(this.servers.all());
     parseModelIdInCell(modelId, this.options.cell);
     this.models.require(modelId);
     const mirrors = (this.assignment.get(modelId) ?? []).map((address) => {
-      const mirror = this.mirrors.get(address);
+      const mirror = this.servers.get(address);
       if (!mirror) throw new SaxError("NOT_FOUND", `model server ${address} not found`, { model: modelId });
       return mirror;
     });
@@ -191,24 +190,7 @@ export class CellAdmin implements MirrorEvents {
 
   /** Join: registers a model server (dialing it first), or treats a repeated Join as a heartbeat. */
   join(request: JoinRequest, signal: AbortSignal): Promise<void> {
-    if (request.address === "") throw new InvalidArgumentError("join request has an empty address");
-    const spec = request.modelServer;
-    if (!spec) throw new InvalidArgumentError(`join request from ${request.address} has no model_server`);
-    if (this.mirrors.get(request.address)?.sameSpec(spec)) return Promise.resolve();
-    const inflight = this.joining.get(request.address);
-    if (inflight) return inflight;
-    const joined = this.addServer(request, spec, signal).finally(() => this.joining.delete(request.address));
-    this.joining.set(request.address, joined);
-    return joined;
-  }
-
-  loadFinished(mirror: ServerMirror, modelId: string, ok: boolean): void {
-    if (ok && this.mirrors.get(mirror.address) === mirror) this.countReady(mirror, modelId);
-  }
-
-  unloadFinished(mirror: ServerMirror, modelId: string, ok: boolean): void {
-    const counted = this.counted.get(mirror);
-    if (ok && counted?.delete(modelId)) this.models.get(modelId)?.ready.add(-1);
+    return this.servers.join(request, signal);
   }
 
   /** Runs one refresh now (tests and shutdown use it; the cycle runs it periodically). */
@@ -216,62 +198,22 @@ export class CellAdmin implements MirrorEvents {
     return this.refreshTask.trigger();
   }
 
-  private async addServer(
-    request: JoinRequest,
-    spec: NonNullable<JoinRequest["modelServer"]>,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const server = {
-      address: request.address,
-      debugAddress: request.debugAddress,
-      dataAddress: request.dataAddress || request.address,
-      spec,
-    };
-    const budget = AbortSignal.any([signal, this.stopping.signal]);
-    const { mirror, status } = await ServerMirror.connect(server, this, this.options.log, {
-      timeoutMs: this.options.timings.joinTimeoutMs,
-      signal: budget,
-    });
-    this.mirrors.get(request.address)?.close();
-    this.mirrors.set(request.address, mirror);
-    this.counted.set(mirror, new Set());
-    for (const reported of status.models) {
-      const published = this.models.get(reported.modelKey);
-      if (published && ADOPTED_STATUSES.has(reported.modelStatus)) mirror.update(published.spec);
-    }
-    mirror.applyStatus(status, Date.now());
-    for (const modelId of mirror.wanted.keys()) {
-      this.models.get(modelId)?.addresses.add(mirror.dataAddress);
-      if (mirror.seen.get(modelId)?.status === ModelStatus.LOADED) this.countReady(mirror, modelId);
-    }
-    this.options.log.info(`model server ${request.address} joined (${mirror.wanted.size} model(s) adopted)`);
-    void this.refreshTask.trigger();
-  }
-
-  private countReady(mirror: ServerMirror, modelId: string): void {
-    const model = this.models.get(modelId);
-    const counted = this.counted.get(mirror);
-    if (!model || !counted || counted.has(modelId)) return;
-    counted.add(modelId);
-    model.ready.add(1);
-  }
-
   private refresh(): void {
-    this.prune(Date.now());
+    this.servers.prune(Date.now());
     const freed = [...this.pendingUnpublished];
     const plan = planAssignment(
       this.models.all().map((m) => assignerModel(m.spec)),
-      [...this.mirrors.values()].map(assignerServer),
+      this.servers.all().map(assignerServer),
     );
     this.assignment = plan.assignment;
     for (const { address, modelId } of plan.unloads) {
-      const mirror = this.mirrors.get(address);
+      const mirror = this.servers.get(address);
       if (!mirror) continue;
       this.models.get(modelId)?.addresses.delete(mirror.dataAddress);
       mirror.unload(modelId);
     }
     for (const { address, modelId } of plan.loads) {
-      const mirror = this.mirrors.get(address);
+      const mirror = this.servers.get(address);
       const model = this.models.get(modelId);
       if (!mirror || !model) continue;
       mirror.load(model.spec);
@@ -279,30 +221,12 @@ export class CellAdmin implements MirrorEvents {
     }
     for (const id of freed) this.pendingUnpublished.delete(id);
     for (const address of serversToWake(this.wakerView())) {
-      this.mirrors.get(address)?.wakeUp(this.options.timings.wakeUpTimeoutMs);
+      this.servers.get(address)?.wakeUp(this.options.timings.wakeUpTimeoutMs);
     }
-  }
-
-  private prune(nowMs: number): void {
-    for (const mirror of [...this.mirrors.values()]) {
-      if (nowMs - mirror.lastPingMs <= this.options.timings.pruneTimeoutMs) continue;
-      this.options.log.warn(
-        `pruning model server ${mirror.address}: no successful GetStatus for ${nowMs - mirror.lastPingMs} ms`,
-      );
-      for (const modelId of mirror.wanted.keys())
-        this.models.get(modelId)?.addresses.delete(mirror.dataAddress);
-      for (const modelId of this.counted.get(mirror) ?? []) this.models.get(modelId)?.ready.add(-1);
-      this.mirrors.delete(mirror.address);
-      mirror.close();
-    }
-  }
-
-  private async pollAll(): Promise<void> {
-    await Promise.all([...this.mirrors.values()].map((m) => m.poll(this.options.timings.pollTimeoutMs)));
   }
 
   private wakerView() {
-    return [...this.mirrors.values()].map((m) => ({
+    return this.servers.all().map((m) => ({
       address: m.address,
       isDormant: m.isDormant,
       earlyRejections: m.earlyRejections,
@@ -314,7 +238,7 @@ export class CellAdmin implements MirrorEvents {
     const addresses = this.assignment.get(spec.modelId) ?? [];
     const methods = new Set<string>();
     for (const address of addresses) {
-      for (const method of this.mirrors.get(address)?.seen.get(spec.modelId)?.methods ?? [])
+      for (const method of this.servers.get(address)?.seen.get(spec.modelId)?.methods ?? [])
         methods.add(method);
     }
     return {

@@ -46,7 +46,7 @@ function cellPage(admin: CellAdmin, cellId: string): string {
     modelsTitle: "Models",
     models: modelsTable(admin.list("")),
     serversTitle: "Servers",
-    servers: serversTable([...admin.mirrors.values()]),
+    servers: serversTable(admin.servers.all()),
   });
 }
 
@@ -57,7 +57,7 @@ function modelPage(admin: CellAdmin, cellId: string, modelId: string): string {
   } catch (err) {
     throw new Error(`Failed to list model ${JSON.stringify(modelId)}: ${(err as Error).message}`);
   }
-  const mirrors = (admin.assignment.get(modelId) ?? []).flatMap((a) => admin.mirrors.get(a) ?? []);
+  const mirrors = (admin.assignment.get(modelId) ?? []).flatMap((a) => admin.servers.get(a) ?? []);
   return page(cellId, "Model", {
     modelsTitle: `Model ${modelId}`,
     models: modelsTable(models),
@@ -67,7 +67,7 @@ function modelPage(admin: CellAdmin, cellId: string, modelId: string): string {
 }
 
 function serverPage(admin: CellAdmin, cellId: string, address: string): string {
-  const mirror = admin.mirrors.get(address);
+  const mirror = admin.servers.get(address);
   if (!mirror) throw new Error(`Failed to locate server ${address}: it has not joined or was pruned`);
   const models = admin.list("").filter((m) => mirror.wanted.has(m.model?.modelId ?? ""));
   return page(cellId, "Server", {

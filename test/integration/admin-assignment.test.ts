@@ -189,7 +189,7 @@ describe("Admin with model servers", () => {
     await cell.client.update({ model: model(2) });
     await slow.waitForCall("Load");
     await eventually(() => (slow.models().get(ID)?.status === ModelStatus.LOADING ? true : undefined));
-    await eventually(() => (cell.server.admin.mirrors.get(slow.address)?.seen.get(ID) ? true : undefined));
+    await eventually(() => (cell.server.admin.servers.get(slow.address)?.seen.get(ID) ? true : undefined));
     await cell.client.update({ model: model(1) });
     await eventually(() => (cell.server.admin.assignment.get(ID)?.length === 1 ? true : undefined));
     expect(cell.server.admin.assignment.get(ID)).toEqual([loaded.address]);
