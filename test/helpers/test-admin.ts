@@ -27,6 +27,7 @@ export interface TestAdmin extends AsyncDisposable {
   readonly server: AdminServerHandle;
   readonly client: UnaryClient<typeof AdminDefinition>;
   readonly saxRoot: string;
+  /** The fs root given to the admin, or a note that it came from config.proto. */
   readonly fsRoot: string;
   /** Stops the admin (the folders stay until dispose). */
   stop(): Promise<void>;
@@ -36,17 +37,16 @@ export interface TestAdmin extends AsyncDisposable {
 export async function startTestAdmin(overrides: Partial<AdminServerOptions> = {}): Promise<TestAdmin> {
   process.env.SAX_DEBUG_IPADDR = "1";
   const dir = await mkdtemp(join(tmpdir(), "sax-admin-"));
-  const saxRoot = join(dir, "root");
-  const fsRoot = join(dir, "fs");
-  const server = await startAdminServer({
+  const options = {
     saxCell: "/sax/test",
-    saxRoot,
-    fsRoot,
+    saxRoot: join(dir, "root"),
+    fsRoot: join(dir, "fs"),
     port: 0,
     statusPort: 0,
     ...FAST_TIMINGS,
     ...overrides,
-  });
+  };
+  const server = await startAdminServer(options);
   const client = unaryClient(AdminDefinition, server.address);
   let stopped = false;
   const stop = async () => {
@@ -58,8 +58,8 @@ export async function startTestAdmin(overrides: Partial<AdminServerOptions> = {}
   return {
     server,
     client,
-    saxRoot,
-    fsRoot,
+    saxRoot: options.saxRoot,
+    fsRoot: options.fsRoot ?? "(from config.proto)",
     stop,
     [Symbol.asyncDispose]: async () => {
       await stop();
