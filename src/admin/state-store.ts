@@ -6,7 +6,7 @@
  * on the generation this admin last read or wrote, so an admin whose state was overwritten by another
  * admin of the same cell fails (FAILED_PRECONDITION) instead of silently clobbering it.
  */
-import { statePath, decodeOrThrow } from "../common/cell-layout.js";
+import { cellDir, decodeOrThrow, statePath } from "../common/cell-layout.js";
 import type { FsRoot, Generation } from "../common/fs-root.js";
 import type { CellId } from "../common/naming.js";
 import { State, type Model } from "../gen/sax/admin.js";
@@ -29,7 +29,7 @@ export class StateStore {
 
   /** Reads the saved models ([] on a first run) and remembers the file's generation. */
   async load(): Promise<Model[]> {
-    await this.fsRoot.makeDir(statePath(this.cell).replace(/\/[^/]+$/, ""));
+    await this.fsRoot.makeDir(cellDir(this.cell));
     const file = await this.fsRoot.readFile(statePath(this.cell));
     if (!file) return [];
     this.generation = file.generation;

@@ -22,8 +22,8 @@ export async function startStatusPage(
   port: number,
 ): Promise<StatusPageHandle> {
   const server: Server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? "/", "http://localhost").pathname);
     try {
+      const path = decodeURIComponent(new URL(req.url ?? "/", "http://localhost").pathname);
       if (path.startsWith("/model/"))
         return html(res, modelPage(admin, cellId, `/${path.slice("/model/".length)}`));
       if (path.startsWith("/server/"))

@@ -6,11 +6,10 @@ import { writeConfig } from "../common/cell-layout.js";
 import { parseCellId } from "../common/naming.js";
 import { openFsRoot } from "../common/open-fs-root.js";
 import { adminConfigOptionsSchema } from "../config/admin-options.js";
-import { parseConfig } from "../config/parse.js";
+import { helpOf, parseConfig } from "../config/parse.js";
 import { resolveSaxRoot, runMain } from "./run-main.js";
 
-const describe = (key: keyof typeof adminConfigOptionsSchema.shape) =>
-  adminConfigOptionsSchema.shape[key].description ?? "";
+const describe = (key: keyof typeof adminConfigOptionsSchema.shape) => helpOf(adminConfigOptionsSchema, key);
 
 runMain("admin_config", async () => {
   const flags = new Command("admin_config")

@@ -4,10 +4,10 @@
 import { Command } from "commander";
 import { startAdminServer } from "../admin/admin-server.js";
 import { adminServerOptionsSchema } from "../config/admin-options.js";
+import { helpOf } from "../config/parse.js";
 import { EXIT_FAILURE, resolveSaxRoot, runMain } from "./run-main.js";
 
-const shape = adminServerOptionsSchema.shape;
-const describe = (key: keyof typeof shape) => shape[key].description ?? "";
+const describe = (key: keyof typeof adminServerOptionsSchema.shape) => helpOf(adminServerOptionsSchema, key);
 
 runMain("admin_server", async () => {
   const flags = new Command("admin_server")
