@@ -7,10 +7,7 @@ import { SaxError } from "../../../src/common/errors.js";
 import { GcsFsRoot } from "../../../src/common/gcs-fs-root.js";
 import { LocalFsRoot } from "../../../src/common/local-fs-root.js";
 import { openFsRoot } from "../../../src/common/open-fs-root.js";
-
-const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
-const text = (data: Uint8Array | undefined): string | undefined =>
-  data === undefined ? undefined : new TextDecoder().decode(data);
+import { bytes, describeFsRootContract } from "../../helpers/fs-root-contract.js";
 
 let dir: string;
 let root: LocalFsRoot;
@@ -24,82 +21,16 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+describeFsRootContract("LocalFsRoot", () => new LocalFsRoot(dir));
+
 describe("LocalFsRoot", () => {
-  it("reads back what it wrote, with the generation the write returned", async () => {
-    const generation = await root.writeFile("sax/test/state.proto", bytes("v1"));
-
-    const file = await root.readFile("sax/test/state.proto");
-
-    expect(text(file?.data)).toBe("v1");
-    expect(file?.generation).toBe(generation);
-  });
-
-  it("reads a missing file as undefined", async () => {
-    expect(await root.readFile("sax/test/state.proto")).toBeUndefined();
-  });
-
-  it("tells files, directories and missing paths apart", async () => {
-    await root.writeFile("sax/test/config.proto", bytes("c"));
-
-    expect(await root.kindOf("sax/test/config.proto")).toBe("file");
-    expect(await root.kindOf("sax/test")).toBe("dir");
-    expect(await root.kindOf("sax/other")).toBe("missing");
-    expect(await root.kindOf("sax/test/config.proto/below")).toBe("missing");
-  });
-
-  it("creates directories idempotently with their parents", async () => {
-    await root.makeDir("sax/test");
-    await root.makeDir("sax/test");
-
-    expect(await root.kindOf("sax/test")).toBe("dir");
-  });
-
-  it("fails with FAILED_PRECONDITION when a file is in the way of a directory", async () => {
-    await root.writeFile("sax", bytes("not a dir"));
-
-    await expect(root.makeDir("sax/test")).rejects.toMatchObject({ code: "FAILED_PRECONDITION" });
-    await expect(root.makeDir("sax")).rejects.toThrow(/cannot create directory .*sax: .*file is in the way/);
-  });
-
-  it("lists sub-directories sorted, skipping files", async () => {
-    for (const name of ["b", "c", "a"]) await root.makeDir(`sax/${name}`);
-    await root.writeFile("sax/file", bytes("f"));
-
-    expect(await root.listDirs("sax")).toEqual(["a", "b", "c"]);
-    expect(await root.listDirs("/sax/")).toEqual(["a", "b", "c"]);
-  });
-
-  it("lists a missing directory as empty", async () => {
-    expect(await root.listDirs("nowhere")).toEqual([]);
-  });
-
-  it("rejects a stale generation with FAILED_PRECONDITION and leaves the file unchanged", async () => {
+  it("names both generations when a compare-and-swap write is stale", async () => {
     const stale = await root.writeFile("state.proto", bytes("v1"));
     await root.writeFile("state.proto", bytes("v2"));
 
-    const write = root.writeFile("state.proto", bytes("v3"), { ifGenerationMatch: stale });
-
-    await expect(write).rejects.toMatchObject({ name: "SaxError", code: "FAILED_PRECONDITION" });
-    await expect(write).rejects.toThrow(/expected generation .* read it again and retry/);
-    expect(text((await root.readFile("state.proto"))?.data)).toBe("v2");
-  });
-
-  it("rejects a must-not-exist write when the file exists", async () => {
-    await root.writeFile("state.proto", bytes("v1"));
-
-    const write = root.writeFile("state.proto", bytes("v2"), { ifGenerationMatch: null });
-
-    await expect(write).rejects.toMatchObject({ code: "FAILED_PRECONDITION" });
-    expect(text((await root.readFile("state.proto"))?.data)).toBe("v1");
-  });
-
-  it("accepts a write at the current generation and a must-not-exist write of a new file", async () => {
-    const first = await root.writeFile("state.proto", bytes("v1"), { ifGenerationMatch: null });
-
-    const second = await root.writeFile("state.proto", bytes("v2"), { ifGenerationMatch: first });
-
-    expect(second).not.toBe(first);
-    expect(await root.readFile("state.proto")).toEqual({ data: bytes("v2"), generation: second });
+    await expect(root.writeFile("state.proto", bytes("v3"), { ifGenerationMatch: stale })).rejects.toThrow(
+      /expected generation .* but it is at generation .*; read it again and retry/,
+    );
   });
 
   it("leaves no temp files behind, also after a rejected write", async () => {
