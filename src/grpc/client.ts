@@ -52,6 +52,35 @@ export function callUnary<Req, Res>(
   });
 }
 
+/** Calls a server-streaming method; yields each response, failing with a SaxError. */
+export async function* callServerStream<Req, Res>(
+  client: Client,
+  method: MethodDefinition<Req, Res>,
+  request: Req,
+  options: CallOptions = {},
+): AsyncIterable<Res> {
+  if (options.signal?.aborted) throw abortError(options.signal);
+  const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+  const call = client.makeServerStreamRequest(
+    method.path,
+    method.requestSerialize,
+    method.responseDeserialize,
+    request,
+    new Metadata(),
+    { deadline },
+  );
+  const onAbort = () => call.cancel();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    for await (const response of call) yield response as Res;
+  } catch (err) {
+    throw fromServiceError(err, method.path);
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
+    call.cancel();
+  }
+}
+
 function abortError(signal: AbortSignal): SaxError {
   return signal.reason instanceof SaxError
     ? signal.reason

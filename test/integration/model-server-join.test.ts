@@ -1,0 +1,112 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LMServiceDefinition } from "../../src/gen/sax/lm.js";
+import { callServerStream, openChannel, unaryClient } from "../../src/grpc/client.js";
+import { grpcService } from "../../src/grpc/definitions.js";
+import { startModelServer, type ModelServerHandle } from "../../src/model-server/model-server.js";
+import { FAKE_PATH, FakeLoader } from "../helpers/fake-loader.js";
+import { eventually, startTestAdmin, type TestAdmin } from "../helpers/test-admin.js";
+
+const ID = "/sax/test/echo";
+
+describe("model server in a cell", () => {
+  let cell: TestAdmin;
+  let loader: FakeLoader;
+  let server: ModelServerHandle;
+  beforeEach(async () => {
+    cell = await startTestAdmin();
+    loader = new FakeLoader();
+    server = await startModelServer(
+      { saxCell: "/sax/test", saxRoot: cell.saxRoot, port: 0, locationPollMs: 100 },
+      { loader, servablePaths: [FAKE_PATH] },
+    );
+  });
+  afterEach(async () => {
+    await server.close();
+    await cell[Symbol.asyncDispose]();
+  });
+
+  it("finds the admin through location.proto and joins with its chip, topology and paths", async () => {
+    await eventually(() => server.joiner?.adminAddress);
+    const stats = await cell.client.stats({ modelId: "" });
+    expect(stats.modelServerTypeStats).toEqual([{ chipType: 12, chipTopology: 22, numReplicas: 1 }]);
+    expect(stats.numServersByServableModelPath).toEqual({ [FAKE_PATH]: 1 });
+  });
+
+  it("loads a published model and serves Generate and GenerateStream for it", async () => {
+    await cell.client.publish({
+      model: { modelId: ID, modelPath: FAKE_PATH, checkpointPath: "None", requestedNumReplicas: 1 },
+    });
+    await cell.client.waitForReady({ modelId: ID, numReplicas: 1 }, { timeoutMs: 10_000 });
+    const lm = unaryClient(LMServiceDefinition, server.address);
+    expect(await lm.generate({ modelKey: ID, text: "hello sax" })).toEqual({
+      texts: [{ text: "HELLO SAX", score: -1.5 }],
+    });
+    const channel = openChannel(server.address);
+    const chunks = [];
+    for await (const m of callServerStream(channel, grpcService(LMServiceDefinition).generateStream, {
+      modelKey: ID,
+      text: "a bb ccc",
+      extraInputs: undefined,
+    })) {
+      chunks.push(m.items.map((i) => [i.text, i.prefixLen]));
+    }
+    expect(chunks).toEqual([[["a ", 0]], [["bb ", 2]], [["ccc ", 5]]]);
+    channel.close();
+    lm.close();
+  });
+
+  it("answers NOT_FOUND for a model it does not hold and INVALID_ARGUMENT for a method it lacks", async () => {
+    const lm = unaryClient(LMServiceDefinition, server.address);
+    await expect(lm.generate({ modelKey: "/sax/test/none", text: "x" })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+    });
+    await server.table.load({
+      modelKey: ID,
+      modelPath: FAKE_PATH,
+      checkpointPath: "None",
+      overrides: {},
+      acls: {},
+    });
+    await expect(lm.score({ modelKey: ID, prefix: "x", suffix: ["y"] })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
+    lm.close();
+  });
+
+  it("unloads the model when it is unpublished", async () => {
+    await cell.client.publish({
+      model: { modelId: ID, modelPath: FAKE_PATH, checkpointPath: "None", requestedNumReplicas: 1 },
+    });
+    await cell.client.waitForReady({ modelId: ID, numReplicas: 1 }, { timeoutMs: 10_000 });
+    await cell.client.unpublish({ modelId: ID });
+    await eventually(() => (loader.unloads.includes(ID) ? true : undefined));
+    expect(server.table.keys()).toEqual([]);
+  });
+
+  it("shows a load failure in the admin's view and keeps serving other models", async () => {
+    await cell.client.publish({
+      model: {
+        modelId: "/sax/test/bad",
+        modelPath: "no.such.Model",
+        checkpointPath: "None",
+        requestedNumReplicas: 0,
+      },
+    });
+    await server.table
+      .load({
+        modelKey: "/sax/test/bad",
+        modelPath: "no.such.Model",
+        checkpointPath: "None",
+        overrides: {},
+        acls: {},
+      })
+      .catch(() => undefined);
+    await cell.client.publish({
+      model: { modelId: ID, modelPath: FAKE_PATH, checkpointPath: "None", requestedNumReplicas: 1 },
+    });
+    await cell.client.waitForReady({ modelId: ID, numReplicas: 1 }, { timeoutMs: 10_000 });
+    expect(
+      server.table.statuses(true, false).find((m) => m.modelKey === "/sax/test/bad")?.failureReason,
+    ).toMatch(/Could not find servable model/);
+  });
+});
