@@ -35,10 +35,7 @@ export class FakeLoader implements ModelLoader {
         Promise.resolve({
           texts: [{ text: String((req as { text: string }).text).toUpperCase(), score: -1.5 }],
         }),
-      stream: async function* (_method, req) {
-        for (const word of String((req as { text: string }).text).split(" "))
-          yield { items: [{ text: `${word} `, scores: [-0.5] }] };
-      },
+      stream: (_method, req) => wordChunks(String((req as { text: string }).text)),
       unload: () => {
         this.unloads.push(request.modelKey);
         return Promise.resolve();
@@ -51,5 +48,13 @@ export class FakeLoader implements ModelLoader {
     const request = this.loads.filter((l) => l.modelKey === modelKey).at(-1);
     if (!request) throw new Error(`no load of ${modelKey}`);
     request.onEvent(event);
+  }
+}
+
+/** One stream chunk per word, each awaited like a worker reply. */
+async function* wordChunks(text: string): AsyncIterable<unknown> {
+  for (const word of text.split(" ")) {
+    await Promise.resolve();
+    yield { items: [{ text: `${word} `, scores: [-0.5] }] };
   }
 }
