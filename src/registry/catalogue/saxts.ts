@@ -1,0 +1,61 @@
+/**
+ * sax-ts's own servables, small enough for CI on two CPU cores: a few-million-parameter LLaMA over bytes,
+ * and the framework-free echo servable for tests of the serving path. Both build on a single device.
+ */
+import type { ServingConfigInput } from "../serving-config.js";
+import { BYTE_TOKENIZER } from "../tokenizer-config.js";
+import { entriesOf, type CatalogueEntry, type LlamaConfigInput } from "./define.js";
+
+/** Greedy by default, every method on, and the LLaMA extra inputs declared so clients can send them. */
+const SMALL_SERVING = {
+  batchSize: 1,
+  inputSeqLen: 128,
+  maxDecodeSteps: 32,
+  numSamples: 1,
+  topK: 1,
+  enableGenerateStream: true,
+  extraInputs: {
+    temperature: 0.0,
+    per_example_max_decode_steps: 32,
+    per_example_top_k: 1,
+    per_example_top_p: 1.0,
+  },
+  extraInputsDtypes: {
+    temperature: "float32",
+    per_example_max_decode_steps: "int32",
+    per_example_top_k: "int32",
+    per_example_top_p: "float32",
+  },
+  embed: { modelMethodName: "embed", outputEmbeddingName: "embedding" },
+} satisfies ServingConfigInput;
+
+/**
+ * A 4-layer LLaMA (GQA 8:4, D 256, F 768; about 3.3M parameters) in float32 over the byte tokenizer.
+ * Checkpoint "None" gives seeded random weights; a directory loads trained ones.
+ */
+const TinyLlama: LlamaConfigInput = {
+  kind: "lm",
+  framework: "jax",
+  architecture: {
+    family: "llama",
+    numLayers: 4,
+    modelDims: 256,
+    hiddenDims: 768,
+    numHeads: 8,
+    numKvHeads: 4,
+    dimsPerHead: 32,
+    vocabSize: BYTE_TOKENIZER.vocabSize,
+    useMqa: true,
+    dtype: "float32",
+  },
+  tokenizer: { type: "bytes" },
+  meshShapes: [[1, 1, 1]],
+  randomWeightsWhenNoCheckpoint: true,
+  serving: SMALL_SERVING,
+};
+
+/** sax-ts's own entries: `saxts.lm.TinyLlama` and `saxts.test.Echo`. */
+export const SAXTS_ENTRIES: CatalogueEntry[] = [
+  ...entriesOf("saxts.lm", { TinyLlama }),
+  ...entriesOf("saxts.test", { Echo: { kind: "echo", meshShapes: [[1, 1, 1]], serving: SMALL_SERVING } }),
+];

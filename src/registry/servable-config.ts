@@ -1,0 +1,118 @@
+/**
+ * The servable config: plain JSON that tells a Python worker what to build and how to serve it. It is
+ * the TypeScript counterpart of a Saxml params class after overrides, with one difference that matters
+ * for security (data-plane spec §1.7): no field names code. The worker maps `kind`, `architecture.family`
+ * and `tokenizer.type` onto its own fixed implementations; everything else is numbers, flags and paths.
+ */
+import { z } from "zod";
+import { architectureSchema, checkArchitecture } from "./architecture-config.js";
+import { checkServing, servingConfigSchema, type ServingConfig } from "./serving-config.js";
+import { BYTE_TOKENIZER, tokenizerSchema } from "./tokenizer-config.js";
+
+const positiveInt = z.number().int().positive();
+
+/** A device mesh shape (replica, data_mdl2, mdl). */
+export const meshShapeSchema = z.tuple([positiveInt, positiveInt, positiveInt]);
+
+/** A device mesh shape (replica, data_mdl2, mdl). */
+export type MeshShape = z.infer<typeof meshShapeSchema>;
+
+const meshShapesSchema = z
+  .array(meshShapeSchema)
+  .min(1)
+  .describe("mesh shapes tried in order; the first whose product is the device count wins (ICI_MESH_SHAPE)");
+
+/** A language model run by a JAX or PyTorch worker. */
+export const lmServableConfigSchema = z.strictObject({
+  kind: z.literal("lm"),
+  framework: z.enum(["jax", "torch"]).default("jax").describe("the worker backend that builds the model"),
+  architecture: architectureSchema.describe("what to build"),
+  tokenizer: tokenizerSchema.describe("text ↔ ids"),
+  serving: servingConfigSchema.prefault({}).describe("serving knobs (Saxml's LM serving template)"),
+  meshShapes: meshShapesSchema.default((): MeshShape[] => [[1, 1, 8]]),
+  testMode: z
+    .boolean()
+    .default(false)
+    .describe("ignore the checkpoint path and initialise seeded random weights (Saxml test_mode)"),
+  randomWeightsWhenNoCheckpoint: z
+    .boolean()
+    .default(false)
+    .describe('checkpoint "None" ⇒ seeded random weights, a directory ⇒ real weights (sax-ts small models)'),
+});
+
+/**
+ * sax-ts's deterministic test servable, answered by the worker without a framework: fast tests of the
+ * serving path (batching, streaming, extra inputs) with predictable outputs.
+ */
+export const echoServableConfigSchema = z.strictObject({
+  kind: z.literal("echo"),
+  serving: servingConfigSchema.prefault({}).describe("serving knobs"),
+  meshShapes: meshShapesSchema.default((): MeshShape[] => [[1, 1, 1]]),
+});
+
+/** Every servable config, told apart by `kind`, with its cross-field rules. */
+export const servableConfigSchema = z
+  .discriminatedUnion("kind", [lmServableConfigSchema, echoServableConfigSchema])
+  .superRefine((config, ctx) => {
+    checkServing(config.serving, ctx, ["serving"]);
+    if (config.kind !== "lm") return;
+    checkArchitecture(config.architecture, ctx, ["architecture"]);
+    if (config.tokenizer.type === "bytes" && config.architecture.vocabSize < BYTE_TOKENIZER.vocabSize) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["architecture", "vocabSize"],
+        message: `the bytes tokenizer needs vocabSize ≥ ${BYTE_TOKENIZER.vocabSize}`,
+      });
+    }
+  });
+
+/** A validated servable config. */
+export type ServableConfig = z.infer<typeof servableConfigSchema>;
+
+/** A servable config as written in the catalogue (defaults not yet applied). */
+export type ServableConfigInput = z.input<typeof servableConfigSchema>;
+
+/** A validated LM servable config. */
+export type LmServableConfig = z.infer<typeof lmServableConfigSchema>;
+
+/** Data methods a servable may expose, by Saxml name. */
+export const LM_METHODS = {
+  score: "lm.score",
+  generate: "lm.generate",
+  generateStream: "lm.generate_stream",
+  embed: "lm.embed",
+  gradient: "lm.gradient",
+} as const;
+
+/** Name of an LM data method, e.g. `lm.generate`. */
+export type LmMethodName = (typeof LM_METHODS)[keyof typeof LM_METHODS];
+
+/**
+ * The methods a servable exposes, in Saxml's order (score, generate, generate_stream, embed, gradient),
+ * by the template rules of data-plane spec §1.4.
+ */
+export function methodsOf(serving: ServingConfig): LmMethodName[] {
+  const embedNamed = serving.embed.modelMethodName !== null && serving.embed.outputEmbeddingName !== null;
+  const candidates: [LmMethodName, boolean][] = [
+    [LM_METHODS.score, serving.enableScore && !serving.generateOnly],
+    [LM_METHODS.generate, serving.enableGenerate && !serving.scoreOnly],
+    [LM_METHODS.generateStream, serving.enableGenerateStream && !serving.scoreOnly && !serving.useBeamSearch],
+    [LM_METHODS.embed, embedNamed && !serving.generateOnly],
+    [LM_METHODS.gradient, serving.enableGradient],
+  ];
+  return candidates.filter(([, exists]) => exists).map(([name]) => name);
+}
+
+/** A registry entry selected by a Load, with overrides applied: everything a worker needs. */
+export interface ResolvedServable {
+  /** Full registration name, e.g. `saxml.server.pax.lm.params.lm_cloud.LmCloudSpmd2BTest`. */
+  readonly path: string;
+  /** The validated config, overrides applied. */
+  readonly config: ServableConfig;
+  /** Data methods the servable exposes (derived from `config.serving`). */
+  readonly methods: readonly LmMethodName[];
+  /** The mesh shape chosen for the device count the caller gave; null when none was given. */
+  readonly meshShape: MeshShape | null;
+  /** Overrides that were skipped, one sentence each (unknown attribute, invalid JSON). */
+  readonly warnings: readonly string[];
+}
