@@ -1,0 +1,56 @@
+"""The static table from a servable config to the function that builds it.
+
+A config selects an entry by ``kind`` (and, where one kind covers several architectures, its
+``architecture.family``);
+it never names code to import. Builders import heavy frameworks (JAX, torch) inside their body, so
+that importing this module, and running the worker core, stays framework-free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, Final
+
+from sax_worker.servables.base import Servable
+from sax_worker.testing.echo import EchoServable
+
+Builder = Callable[[Mapping[str, Any], str, int], Servable]
+"""Builds a servable from (config, checkpoint path, seed); raises ValueError for a bad config."""
+
+BUILDERS: Final[Mapping[str, Builder]] = MappingProxyType(
+    {
+        "echo": EchoServable.from_config,
+    }
+)
+"""Keys are ``kind`` or ``kind/family``; a ``kind/family`` entry wins over a plain ``kind`` one."""
+
+
+def builder_key(config: Mapping[str, Any]) -> str:
+    """The table key a config selects: ``kind``, or ``kind/family`` for configs with an architecture.
+
+    The model server's registry sends the family inside ``architecture`` (``{"kind": "lm",
+    "architecture": {"family": "llama", ...}, ...}``).
+    """
+    kind = config.get("kind")
+    if not isinstance(kind, str) or not kind:
+        raise ValueError(f"servable config needs a non-empty string 'kind', got {kind!r}")
+    architecture = config.get("architecture")
+    if architecture is None:
+        return kind
+    family = architecture.get("family") if isinstance(architecture, Mapping) else None
+    if not isinstance(family, str) or not family:
+        raise ValueError(f"servable config 'architecture.family' must be a non-empty string, got {family!r}")
+    return f"{kind}/{family}"
+
+
+def build_servable(
+    config: Mapping[str, Any], checkpoint: str, seed: int, builders: Mapping[str, Builder] = BUILDERS
+) -> Servable:
+    """Builds the servable a config selects; an unknown kind is a ValueError (INVALID_ARGUMENT)."""
+    key = builder_key(config)
+    builder = builders.get(key) or builders.get(key.split("/", 1)[0])
+    if builder is None:
+        known = ", ".join(sorted(builders)) or "nothing"
+        raise ValueError(f"unknown servable kind {key!r}; this worker builds: {known}")
+    return builder(config, checkpoint, seed)

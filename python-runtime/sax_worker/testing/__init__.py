@@ -1,0 +1,1 @@
+"""Deterministic fakes for tests: servables that answer instantly and fail on request."""
