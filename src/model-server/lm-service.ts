@@ -53,7 +53,8 @@ export function lmService(router: DataRouter): ServiceBinding {
           }
           call.end();
         } catch (err) {
-          call.destroy(Object.assign(new Error((err as Error).message), toServiceError(err)));
+          // grpc-js sends the status of an 'error' event; destroy() would drop it and hang the client.
+          call.emit("error", toServiceError(err));
         }
       })();
     },

@@ -51,10 +51,11 @@ export class FakeLoader implements ModelLoader {
   }
 }
 
-/** One stream chunk per word, each awaited like a worker reply. */
+/** One stream chunk per word, each awaited like a worker reply; the word `die` fails the stream. */
 async function* wordChunks(text: string): AsyncIterable<unknown> {
   for (const word of text.split(" ")) {
     await Promise.resolve();
+    if (word === "die") throw new SaxError("UNAVAILABLE", "worker died mid-stream");
     yield { items: [{ text: `${word} `, scores: [-0.5] }] };
   }
 }

@@ -81,3 +81,51 @@ async function readLocation(file: string): Promise<string | undefined> {
     return undefined;
   }
 }
+
+/** A running model_server process. */
+export interface ModelServerProcess extends AsyncDisposable {
+  readonly process: ResultPromise;
+  /** `127.0.0.1:<port>` it serves on. */
+  readonly address: string;
+  stderr(): string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts bin/model_server for `/sax/test` on a free port and waits until it serves. */
+export async function startModelServerProcess(
+  saxRoot: string,
+  extraArgs: readonly string[] = [],
+): Promise<ModelServerProcess> {
+  const child = execa(
+    "node",
+    [
+      join(REPO_ROOT, "bin/model_server"),
+      "--sax_cell=/sax/test",
+      `--sax_root=${saxRoot}`,
+      "--port=0",
+      ...extraArgs,
+    ],
+    { reject: false, env: { SAX_DEBUG_IPADDR: "1", SAX_LOG_LEVEL: "info" }, buffer: false },
+  );
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const address = await eventually(
+    () => {
+      if (child.exitCode !== null) throw new Error(`model_server exited with ${child.exitCode}: ${stderr}`);
+      return /model server serving at (\S+)/.exec(stderr)?.[1];
+    },
+    15_000,
+    "model_server to serve",
+  );
+  const kill = async (signal: NodeJS.Signals = "SIGTERM") => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await child;
+  };
+  return {
+    process: child,
+    address,
+    stderr: () => stderr,
+    kill,
+    [Symbol.asyncDispose]: () => kill("SIGTERM"),
+  };
+}

@@ -55,6 +55,29 @@ describe("model server in a cell", () => {
     lm.close();
   });
 
+  it("ends a failing stream with the error's code after the chunks already sent", async () => {
+    await server.table.load({
+      modelKey: ID,
+      modelPath: FAKE_PATH,
+      checkpointPath: "None",
+      overrides: {},
+      acls: {},
+    });
+    const channel = openChannel(server.address);
+    const texts: string[] = [];
+    const stream = callServerStream(channel, grpcService(LMServiceDefinition).generateStream, {
+      modelKey: ID,
+      text: "one die two",
+    });
+    await expect(
+      (async () => {
+        for await (const m of stream) texts.push(m.items[0]?.text ?? "");
+      })(),
+    ).rejects.toMatchObject({ code: "UNAVAILABLE", message: "worker died mid-stream" });
+    expect(texts).toEqual(["one "]);
+    channel.close();
+  });
+
   it("answers NOT_FOUND for a model it does not hold and INVALID_ARGUMENT for a method it lacks", async () => {
     const lm = unaryClient(LMServiceDefinition, server.address);
     await expect(lm.generate({ modelKey: "/sax/test/none", text: "x" })).rejects.toMatchObject({

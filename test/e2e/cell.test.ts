@@ -1,0 +1,143 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AdminDefinition } from "../../src/gen/sax/admin.js";
+import { ModelStatus } from "../../src/gen/sax/common.js";
+import { LMServiceDefinition } from "../../src/gen/sax/lm.js";
+import { ModeletDefinition } from "../../src/gen/sax/modelet.js";
+import { callServerStream, openChannel, unaryClient } from "../../src/grpc/client.js";
+import { grpcService } from "../../src/grpc/definitions.js";
+import {
+  runBin,
+  startAdminProcess,
+  startModelServerProcess,
+  type AdminProcess,
+  type ModelServerProcess,
+} from "../helpers/processes.js";
+import { eventually } from "../helpers/test-admin.js";
+
+const ID = "/sax/test/echo";
+
+describe("a whole cell of real processes", () => {
+  let dir: string;
+  let admin: AdminProcess;
+  let server: ModelServerProcess;
+  let adminClient: ReturnType<typeof unaryClient<typeof AdminDefinition>>;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "sax-cell-"));
+    const saxRoot = join(dir, "root");
+    await runBin("admin_config", [
+      "--sax_cell=/sax/test",
+      `--sax_root=${saxRoot}`,
+      `--fs_root=${join(dir, "fs")}`,
+    ]);
+    admin = await startAdminProcess(saxRoot, [
+      "--refresh_interval_ms=500",
+      "--poll_interval_ms=300",
+      "--prune_timeout_ms=3000",
+    ]);
+    server = await startModelServerProcess(saxRoot, ["--location_poll_ms=200"]);
+    adminClient = unaryClient(AdminDefinition, admin.address);
+    await adminClient.publish({
+      model: { modelId: ID, modelPath: "saxts.test.Echo", checkpointPath: "None", requestedNumReplicas: 1 },
+    });
+    await adminClient.waitForReady({ modelId: ID, numReplicas: 1 }, { timeoutMs: 30_000 });
+  }, 60_000);
+  afterAll(async () => {
+    adminClient.close();
+    await server?.kill();
+    await admin?.kill();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("answers Generate, Score and Embed computed by the Python worker", async () => {
+    const lm = unaryClient(LMServiceDefinition, server.address);
+    const generated = await lm.generate({ modelKey: ID, text: "hello cell" });
+    expect(generated.texts.length).toBeGreaterThan(0);
+    expect(generated.texts[0]?.text).not.toBe("");
+    expect((await lm.score({ modelKey: ID, prefix: "a", suffix: ["b", "cc"] })).logp).toHaveLength(2);
+    expect((await lm.embed({ modelKey: ID, text: "abc" })).embedding.length).toBeGreaterThan(0);
+    lm.close();
+  });
+
+  it("streams GenerateStream in several chunks with growing prefix lengths", async () => {
+    const channel = openChannel(server.address);
+    const items = [];
+    for await (const message of callServerStream(channel, grpcService(LMServiceDefinition).generateStream, {
+      modelKey: ID,
+      text: "one two three",
+    })) {
+      items.push(message.items[0]);
+    }
+    channel.close();
+    expect(items.length).toBeGreaterThan(1);
+    let sent = 0;
+    for (const item of items) {
+      expect(item?.prefixLen).toBe(sent);
+      sent += [...(item?.text ?? "")].length;
+    }
+  });
+
+  it("survives a SIGKILLed worker: the stream fails UNAVAILABLE, the model comes back LOADED and serves", async () => {
+    const channel = openChannel(server.address);
+    const stream = callServerStream(channel, grpcService(LMServiceDefinition).generateStream, {
+      modelKey: ID,
+      text: "a b c d e f g h",
+      extraInputs: { items: { delay_ms: 300 }, tensors: {}, strings: {} },
+    });
+    const failure = (async () => {
+      for await (const _ of stream) process.kill(workerPid(server.stderr()), "SIGKILL");
+    })();
+    await expect(failure).rejects.toMatchObject({ code: "UNAVAILABLE" });
+    channel.close();
+    const modelet = unaryClient(ModeletDefinition, server.address);
+    await eventually(
+      async () => {
+        const { models } = await modelet.getStatus({});
+        return models.find((m) => m.modelKey === ID)?.modelStatus === ModelStatus.LOADED ? true : undefined;
+      },
+      30_000,
+      "the model to be LOADED again",
+    );
+    modelet.close();
+    const lm = unaryClient(LMServiceDefinition, server.address);
+    expect((await lm.generate({ modelKey: ID, text: "again" })).texts.length).toBeGreaterThan(0);
+    lm.close();
+  });
+
+  it("fails Load of an unknown class path with a clear reason in GetStatus, and keeps serving", async () => {
+    const modelet = unaryClient(ModeletDefinition, server.address);
+    await expect(
+      modelet.load({ modelKey: "/sax/test/bad", modelPath: "no.such.Model", checkpointPath: "None" }),
+    ).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      message: "Could not find servable model no.such.Model",
+    });
+    const { models } = await modelet.getStatus({ includeFailureReasons: true });
+    expect(models.find((m) => m.modelKey === "/sax/test/bad")).toMatchObject({
+      modelStatus: ModelStatus.FAILED,
+      failureReason: "Could not find servable model no.such.Model",
+    });
+    await expect(
+      modelet.load({
+        modelKey: "/sax/test/bad-override",
+        modelPath: "saxts.test.Echo",
+        checkpointPath: "None",
+        overrides: { TOP_K: "1.5" },
+      }),
+    ).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    modelet.close();
+    const lm = unaryClient(LMServiceDefinition, server.address);
+    expect((await lm.generate({ modelKey: ID, text: "still here" })).texts.length).toBeGreaterThan(0);
+    lm.close();
+  });
+});
+
+/** The pid of the most recently started worker, from the model server's log. */
+function workerPid(stderr: string): number {
+  const pids = [...stderr.matchAll(/: worker .*pid (\d+)/g)].map((m) => Number(m[1]));
+  const pid = pids.at(-1);
+  if (pid === undefined) throw new Error(`no worker pid in the model server log:\n${stderr}`);
+  return pid;
+}
