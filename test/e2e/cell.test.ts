@@ -87,7 +87,12 @@ describe("a whole cell of real processes", () => {
       extraInputs: { items: { delay_ms: 300 }, tensors: {}, strings: {} },
     });
     const failure = (async () => {
-      for await (const _ of stream) process.kill(workerPid(server.stderr()), "SIGKILL");
+      let killed = false;
+      for await (const message of stream) {
+        expect(message.items).toHaveLength(1);
+        if (!killed) process.kill(workerPid(server.stderr()), "SIGKILL");
+        killed = true;
+      }
     })();
     await expect(failure).rejects.toMatchObject({ code: "UNAVAILABLE" });
     channel.close();
