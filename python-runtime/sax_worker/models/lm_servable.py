@@ -1,0 +1,291 @@
+"""``LlamaLmServable``: the LM methods of spec data-plane §3 over a plain-JAX LLaMA.
+
+How the parts fit: ``build_llama_servable`` parses the servable config once (architecture, tokenizer,
+serving knobs), gets weights (seeded random or a step directory) and builds the servable. Each request
+is validated and tokenised on the host (``lm_requests``, ``byte_tokenizer``), padded to a bucket, and run
+through the jitted programs of ``lm_programs``; results are detokenised on the host. One request is one
+device batch (``numSamples`` rows for generate); batching across requests and continuous batching are
+later work that reuses the same programs with B > 1.
+
+Randomness (spec §3.4): the load seed splits into an init key and a methods key; each method gets its own
+key (methods in sorted name order) and each request folds in that method's request counter. A servable
+built with the same seed and sent the same sequence of requests answers identically.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import jax
+import numpy as np
+
+from sax_worker.models import checkpoint as checkpoints
+from sax_worker.models.byte_tokenizer import ByteTokenizer
+from sax_worker.models.llama_config import LlamaConfig
+from sax_worker.models.llama_params import Params, init_params
+from sax_worker.models.lm_programs import DecodeSettings, DecodeState, LmPrograms, RowKnobs
+from sax_worker.models.lm_requests import extra_input_items, sample_knobs, text_field
+from sax_worker.models.lm_serving_config import LmServingConfig
+
+Payload = Mapping[str, Any]
+
+#: The checkpoint value that means "no checkpoint" (spec §5.1, §5.4).
+NO_CHECKPOINT = "None"
+
+_CONFIG_KEYS = frozenset(
+    {
+        "kind",
+        "framework",
+        "architecture",
+        "tokenizer",
+        "serving",
+        "meshShapes",
+        "testMode",
+        "randomWeightsWhenNoCheckpoint",
+    }
+)
+
+
+class LlamaLmServable:
+    """A loaded LLaMA answering lm.generate, lm.generate_stream, lm.score and lm.embed."""
+
+    def __init__(
+        self,
+        cfg: LlamaConfig,
+        params: Params,
+        tokenizer: ByteTokenizer,
+        serving: LmServingConfig,
+        methods_key: jax.Array,
+    ) -> None:
+        if tokenizer.min_vocab_size > cfg.vocab_size:
+            raise ValueError(
+                f"tokenizer ids need a vocabulary of {tokenizer.min_vocab_size}, model has {cfg.vocab_size}"
+            )
+        self.cfg = cfg
+        self.tokenizer = tokenizer
+        self.serving = serving
+        self._params: Params | None = params
+        settings = DecodeSettings(
+            max_decode_steps=serving.max_decode_steps,
+            num_samples=serving.num_samples,
+            top_k=serving.top_k,
+            greedy=serving.greedy,
+            stop_ids=serving.stop_token_ids or (tokenizer.eos_id,),
+            pad_id=tokenizer.pad_id,
+        )
+        self.programs = LmPrograms(cfg, settings)
+        names = sorted(serving.methods)
+        self._method_keys = dict(zip(names, jax.random.split(methods_key, len(names)), strict=True))
+        self._request_counts = dict.fromkeys(names, 0)
+
+    @property
+    def methods(self) -> frozenset[str]:
+        return self.serving.methods
+
+    @property
+    def streaming_methods(self) -> frozenset[str]:
+        return self.serving.methods & {"lm.generate_stream"}
+
+    @property
+    def params(self) -> Params:
+        if self._params is None:
+            raise RuntimeError("servable is closed")
+        return self._params
+
+    def call(self, method: str, request: Payload) -> Payload:
+        self._check_method(method, streaming=False)
+        if method == "lm.generate":
+            return self._generate(request)
+        if method == "lm.score":
+            return self._score(request)
+        return self._embed(request)
+
+    def stream(self, method: str, request: Payload) -> Iterator[Payload]:
+        self._check_method(method, streaming=True)
+        # Validate and prefill now, so that a bad request fails here rather than at the first chunk.
+        _, state = self._start_decode(method, request)
+        return self._stream_chunks(state)
+
+    def close(self) -> None:
+        self._params = None
+
+    def warm_up(self) -> None:
+        """Compiles every program for every bucket by running empty requests (spec §4.2's warm-up)."""
+        decoding = sorted(self.methods & {"lm.generate", "lm.generate_stream"})
+        for bucket in self.serving.buckets if decoding else ():
+            # Both methods share the programs. Request index -1: warming up must not advance the request
+            # counters, so that answers stay reproducible from the seed.
+            state = self._prefill([self.tokenizer.sos_id], bucket, {}, decoding[0], -1)
+            self.programs.decode(self.params, state, 1)
+        for bucket in self.serving.score_buckets:
+            ids = np.full((1, bucket), self.tokenizer.pad_id, np.int32)
+            mask = np.zeros((1, bucket), np.bool_)
+            if "lm.score" in self.methods:
+                self.programs.score(self.params, ids, ids, mask, mask)
+            if "lm.embed" in self.methods:
+                self.programs.embed(self.params, ids, mask)
+
+    # lm.generate / lm.generate_stream
+
+    def _generate(self, request: Payload) -> Payload:
+        prompt, state = self._start_decode("lm.generate", request)
+        state = self.programs.decode(self.params, state, self.serving.max_decode_steps)
+        tokens, log_probs, lengths = jax.device_get((state.tokens, state.log_probs, state.lengths))
+        shown = prompt[1:] if self.serving.include_prefix_in_result else []
+        samples = []
+        for row in range(tokens.shape[0]):
+            total = float(np.sum(log_probs[row]))  # EOS included; done rows add 0
+            score = (
+                math.exp(total / lengths[row]) if self.serving.generation_use_geomean_prob_score else total
+            )
+            text = self.tokenizer.decode([*shown, *tokens[row, : lengths[row]].tolist()])
+            samples.append((total, {"text": text, "score": score}))
+        if self.serving.sort_samples:
+            samples.sort(key=lambda sample: -sample[0])
+        return {"texts": [sample for _, sample in samples]}
+
+    def _stream_chunks(self, state: DecodeState) -> Iterator[Payload]:
+        """One message per STREAM_INTERVAL_STEPS tokens (and one when all rows are done), then a flush."""
+        rows = state.tokens.shape[0]
+        decoders = [self.tokenizer.stream_decoder() for _ in range(rows)]
+        sent = [0] * rows  # characters delivered per sample: the next message's prefix_len
+        consumed = 0
+        while consumed < self.serving.max_decode_steps:
+            state = self.programs.decode(self.params, state, self.serving.stream_interval_steps)
+            step, tokens, log_probs, lengths, done = jax.device_get(
+                (state.step, state.tokens, state.log_probs, state.lengths, state.done)
+            )
+            step = int(step)
+            if step == consumed:
+                break
+            items = []
+            for r in range(rows):
+                text = decoders[r].feed(tokens[r, consumed : min(step, int(lengths[r]))].tolist())
+                score = float(np.sum(log_probs[r, consumed:step]))
+                items.append({"text": text, "prefix_len": sent[r], "scores": [score]})
+                sent[r] += len(text)
+            yield {"items": items}
+            consumed = step
+            if done.all():
+                break
+        flushed = [decoder.flush() for decoder in decoders]
+        yield {
+            "items": [
+                {"text": t, "prefix_len": n, "scores": [0.0]} for t, n in zip(flushed, sent, strict=True)
+            ]
+        }
+
+    def _start_decode(self, method: str, request: Payload) -> tuple[list[int], DecodeState]:
+        """Validates and tokenises a generate request and runs its prefill: (prompt ids, state)."""
+        text = text_field(request, "text")
+        items = extra_input_items(request, self.serving.extra_input_defaults())
+        ids = self._encode(text, self.serving.input_seq_len)
+        count = self._request_counts[method]
+        self._request_counts[method] = count + 1
+        return ids, self._prefill(ids, self.serving.bucket_for(len(ids)), items, method, count)
+
+    def _prefill(
+        self, ids: list[int], bucket: int, items: Mapping[str, float], method: str, request_index: int
+    ) -> DecodeState:
+        knobs = sample_knobs(self.serving, items, self.serving.max_steps_for(bucket))
+        rows = self.serving.num_samples
+        # Host (NumPy) inputs: building them with jnp would compile a small program per new shape.
+        row_knobs = RowKnobs(
+            temperature=np.full(rows, knobs.temperature, np.float32),
+            top_k=np.full(rows, knobs.top_k, np.int32),
+            top_p=np.full(rows, knobs.top_p, np.float32),
+            max_steps=np.full(rows, knobs.max_decode_steps, np.int32),
+        )
+        padded = np.asarray([[self.tokenizer.pad_id] * (bucket - len(ids)) + ids], np.int32)  # [1, P]
+        lengths = np.asarray([len(ids)], np.int32)  # [1]
+        return self.programs.prefill(
+            self.params, padded, lengths, row_knobs, self._method_keys[method], request_index
+        )
+
+    def _encode(self, text: str, max_length: int) -> list[int]:
+        if self.serving.fail_on_input_truncation and len(text.encode("utf-8")) > max_length - 1:
+            # The reference fails the batch in pre-processing, an INTERNAL error.
+            raise RuntimeError(f"Preprocessing error: input is longer than {max_length - 1} tokens")
+        return self.tokenizer.encode(text, max_length, slice_left=self.serving.slice_left)
+
+    # lm.score / lm.embed
+
+    def _score(self, request: Payload) -> Payload:
+        """log p(suffix | SOS prefix) summed over the suffix ids (spec §3.5)."""
+        prefix = text_field(request, "prefix", "")
+        suffixes = request.get("suffix") or [""]
+        if not isinstance(suffixes, list | tuple) or len(suffixes) != 1:
+            raise ValueError(f"lm.score takes exactly one suffix, got {len(suffixes)}")
+        suffix = text_field({"suffix": suffixes[0]}, "suffix")
+        extra_input_items(request, {})
+        tok, serving = self.tokenizer, self.serving
+        prefix_ids = self._encode(prefix, serving.input_seq_len)[1:]
+        suffix_ids = self._encode(suffix, serving.score_suffix_budget)[1:]
+        ids = [tok.sos_id, *prefix_ids, *suffix_ids]
+        labels = [*prefix_ids, *suffix_ids, tok.eos_id]
+        mask = [False] * len(prefix_ids) + [True] * len(suffix_ids) + [serving.scoring_include_eos_score]
+        bucket = serving.bucket_for(len(ids), serving.score_buckets)
+        logp = self.programs.score(
+            self.params,
+            _right_pad(ids, bucket, tok.pad_id),
+            _right_pad(labels, bucket, tok.pad_id),
+            _right_pad([True] * len(ids), bucket, False),
+            _right_pad(mask, bucket, False),
+        )
+        total = float(logp[0])
+        if serving.scoring_use_geomean_prob_score:
+            total = math.exp(total / max(sum(mask), 1))
+        return {"logp": [total]}
+
+    def _embed(self, request: Payload) -> Payload:
+        """Mean of the final (normalised) hidden states over [SOS] + the text's ids; float32 [D]."""
+        text = text_field(request, "text")
+        extra_input_items(request, {})
+        ids = self._encode(text, self.serving.input_seq_len)
+        bucket = self.serving.bucket_for(len(ids), self.serving.score_buckets)
+        valid = _right_pad([True] * len(ids), bucket, False)
+        embedding = self.programs.embed(self.params, _right_pad(ids, bucket, self.tokenizer.pad_id), valid)
+        return {"embedding": np.asarray(embedding[0], np.float32).tolist()}
+
+    def _check_method(self, method: str, *, streaming: bool) -> None:
+        if method not in self.methods:
+            raise ValueError(f"model does not support {method}; it answers {sorted(self.methods)}")
+        if streaming != (method in self.streaming_methods):
+            kind = "a streaming" if method in self.streaming_methods else "a unary"
+            raise ValueError(f"{method} is {kind} method")
+
+
+def _right_pad(values: list[Any], length: int, fill: int | bool) -> np.ndarray:
+    """[values + fill…] as a [1, length] array: bool when ``fill`` is, else int32."""
+    dtype = np.bool_ if isinstance(fill, bool) else np.int32
+    return np.asarray([list(values) + [fill] * (length - len(values))], dtype)
+
+
+def build_llama_servable(config: Mapping[str, Any], checkpoint: str, seed: int) -> LlamaLmServable:
+    """Builds a LLaMA LM servable from the model server's LM servable config.
+
+    ``config`` keys: ``kind`` ("lm"), ``framework`` ("jax"), ``architecture`` (``LlamaConfig.from_dict``),
+    ``tokenizer`` (``{"type": "bytes", …}``; @default the byte tokenizer), ``serving``
+    (``LmServingConfig.from_dict``; @default the template), ``meshShapes`` (ignored: one device for now),
+    ``testMode`` (ignore the checkpoint, use seeded random weights) and ``randomWeightsWhenNoCheckpoint``
+    (checkpoint "None" means seeded random weights). Otherwise ``checkpoint`` must be a step directory
+    (``…/checkpoint_00000000``). Invalid configs and checkpoints raise ``ValueError``.
+    """
+    unknown = sorted(set(config) - _CONFIG_KEYS)
+    if unknown:
+        raise ValueError(f"llama servable config: unknown keys {unknown}; expected {sorted(_CONFIG_KEYS)}")
+    if config.get("kind", "lm") != "lm" or config.get("framework", "jax") != "jax":
+        raise ValueError("llama servable config: kind must be 'lm' and framework 'jax'")
+    if "architecture" not in config:
+        raise ValueError("llama servable config: missing 'architecture'")
+    cfg = LlamaConfig.from_dict(config["architecture"])
+    tokenizer = ByteTokenizer.from_dict(config.get("tokenizer", {"type": "bytes"}))
+    serving = LmServingConfig.from_dict(config.get("serving", {}))
+    init_key, methods_key = jax.random.split(jax.random.key(seed))
+    random_weights = config.get("testMode", False) or (
+        checkpoint == NO_CHECKPOINT and config.get("randomWeightsWhenNoCheckpoint", False)
+    )
+    params = init_params(cfg, init_key) if random_weights else checkpoints.load_params(cfg, checkpoint)
+    return LlamaLmServable(cfg, params, tokenizer, serving, methods_key)

@@ -1,0 +1,64 @@
+"""Choosing the next token from logits: greedy, or top-k / top-p sampling via Gumbel-max (spec §3.3).
+
+Per-row knobs (temperature, per-example top-k and top-p) are arrays, so changing them between requests
+never recompiles; only the configured top-k bound is static (it fixes the candidate count).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+def greedy(logits: jax.Array) -> jax.Array:
+    """logits [B, V] -> ids [B] (the first maximum)."""
+    return jnp.argmax(logits, axis=-1).astype(jnp.int32)
+
+
+def sample(
+    logits: jax.Array,
+    key: jax.Array,
+    *,
+    top_k: int,
+    temperature: jax.Array,
+    per_example_top_k: jax.Array,
+    top_p: jax.Array,
+) -> jax.Array:
+    """Draws ids [B] from logits [B, V].
+
+    Candidates: the ``top_k`` best logits (0: the whole vocabulary, and ``per_example_top_k`` is
+    ignored), then only the first ``min(per_example_top_k, top_k)`` of them, then top-p: the smallest
+    prefix whose probability (softmax over the remaining candidates, temperature not applied) reaches p,
+    ties at the cut-off logit kept; p NaN or >= 1 disables it. The pick is
+    ``argmax(logits + temperature · Gumbel noise)`` over the candidates, so temperature 0 is argmax. A
+    per-example k of 0 leaves no candidate; then all k candidates count as equal: uniform at
+    temperature > 0, the top-1 at temperature 0 (the reference's behaviour).
+    temperature, per_example_top_k, top_p: [B].
+    """
+    vocab = logits.shape[-1]
+    k = top_k if 0 < top_k < vocab else vocab
+    values, indices = jax.lax.top_k(logits, k)  # [B, k], sorted descending
+    rank = jnp.arange(k)[None, :]  # [1, k]
+    if 0 < top_k < vocab:
+        keep = rank < jnp.clip(per_example_top_k, 0, k)[:, None]  # [B, k]
+    else:
+        keep = jnp.ones_like(values, dtype=jnp.bool_)
+    keep = keep & _top_p_keep(values, keep, top_p)
+    any_kept = jnp.any(keep, axis=-1, keepdims=True)  # [B, 1]
+    masked = jnp.where(any_kept, jnp.where(keep, values, -jnp.inf), 0.0)  # [B, k]
+    noise = jax.random.gumbel(key, values.shape, jnp.float32)
+    choice = jnp.argmax(masked + temperature[:, None] * noise, axis=-1)  # [B]
+    return jnp.take_along_axis(indices, choice[:, None], axis=-1)[:, 0].astype(jnp.int32)
+
+
+def _top_p_keep(values: jax.Array, keep: jax.Array, top_p: jax.Array) -> jax.Array:
+    """[B, k] mask of the top-p prefix of sorted ``values`` among ``keep``; all True where p is disabled."""
+    probs = jax.nn.softmax(jnp.where(keep, values, -jnp.inf), axis=-1)  # [B, k]
+    probs = jnp.where(keep, probs, 0.0)  # no kept candidate: softmax of all -inf is NaN
+    mass_before = jnp.cumsum(probs, axis=-1) - probs  # [B, k]
+    p = top_p[:, None]
+    # The top candidate is always in the prefix, so p <= 0 means top-1 rather than nothing.
+    in_prefix = keep & ((mass_before < p) | (jnp.arange(values.shape[-1]) == 0))
+    cutoff = jnp.min(jnp.where(in_prefix, values, jnp.inf), axis=-1, keepdims=True)  # [B, 1]
+    enabled = ~jnp.isnan(p) & (p < 1.0)
+    return ~enabled | (values >= cutoff)
