@@ -13,6 +13,7 @@ import type { FsRoot } from "../common/fs-root.js";
 import { adminServerOptionsSchema, type AdminServerOptions } from "../config/admin-options.js";
 import { parseConfig } from "../config/parse.js";
 import { startGrpcServer } from "../grpc/server.js";
+import { ServableRegistry } from "../registry/index.js";
 import { ossAclPolicy } from "./acl.js";
 import { adminService } from "./admin-service.js";
 import { CellAdmin } from "./cell-admin.js";
@@ -48,6 +49,7 @@ export async function startAdminServer(
     cell,
     store: new StateStore(fsRoot, cell),
     acls: ossAclPolicy,
+    estimateBytes: registryEstimator(),
     timings: options,
     log,
     onFatal,
@@ -71,6 +73,20 @@ export async function startAdminServer(
     statusPort: status.port,
     close,
     [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Model sizes from the servable registry, remembered per path and overrides. */
+function registryEstimator(): (
+  path: string,
+  overrides: Readonly<Record<string, string>>,
+) => number | undefined {
+  const registry = new ServableRegistry();
+  const known = new Map<string, number | undefined>();
+  return (path, overrides) => {
+    const key = JSON.stringify([path, Object.entries(overrides).sort()]);
+    if (!known.has(key)) known.set(key, registry.estimatedBytes(path, overrides));
+    return known.get(key);
   };
 }
 

@@ -17,8 +17,9 @@
  *    memory free.
  * 5. Memory is compared per core, as in Saxml (a sharded model uses every core): a server offers
  *    `bytesPerCore(chipType)`; a model needs its `ram<C>` override on a server with C cores, else its
- *    `ram` (= `ram1`) override, in bytes. Without either it needs the whole server, so models of
- *    unknown size never share a server and nothing is over-committed. Free memory is the capacity less
+ *    `ram` (= `ram1`) override, in bytes, else its size estimate (`estimatedBytes`, spread over the
+ *    cores). Without any it needs the whole server, so models of unknown size never share a server
+ *    and nothing is over-committed. Free memory is the capacity less
  *    what the models kept or placed there need; unloads in the plan free their memory at once.
  * 6. Models are placed biggest first (by 1-core need, "whole server" biggest), ties by id; each takes
  *    the candidates with the most free memory (spreading load), then the fewest models, then the
@@ -55,6 +56,12 @@ export interface AssignerModel {
   readonly requestedReplicas: number;
   /** Publish overrides; `ram`, `ram<C>` and `constraints` steer placement. */
   readonly overrides: Readonly<Record<string, string>>;
+  /**
+   * Bytes the whole model needs when it has no `ram` override, e.g. estimated from the servable
+   * registry; spread evenly over a server's cores. Without it (and without `ram`) the model needs the
+   * whole server.
+   */
+  readonly estimatedBytes?: number;
 }
 
 /** One model on one server. */
@@ -172,7 +179,9 @@ function constraintsOf(overrides: Readonly<Record<string, string>>): string[] {
 
 /** Bytes per core `info` needs on `slot`; a model of unknown size takes the whole server. */
 function needOn(info: ModelInfo, slot: Slot): number {
-  return info.needs.get(slot.cores) ?? info.needs.get(1) ?? slot.capacityBytes;
+  const estimate = info.model.estimatedBytes;
+  const estimated = estimate === undefined ? undefined : Math.ceil(estimate / slot.cores);
+  return info.needs.get(slot.cores) ?? info.needs.get(1) ?? estimated ?? slot.capacityBytes;
 }
 
 /** Memory needed by the models held on `slot`, all of which are published. */
@@ -227,7 +236,7 @@ function shedSurplus(info: ModelInfo, slots: readonly Slot[]): Placement[] {
 
 /** Models biggest first (1-core need; unknown size is biggest), ties by id. */
 function placementOrder(infos: ReadonlyMap<string, ModelInfo>): ModelInfo[] {
-  const oneCoreNeed = (info: ModelInfo): number => info.needs.get(1) ?? Infinity;
+  const oneCoreNeed = (info: ModelInfo): number => info.needs.get(1) ?? info.model.estimatedBytes ?? Infinity;
   return [...infos.values()].sort(
     (a, b) => compareNumbersDesc(oneCoreNeed(a), oneCoreNeed(b)) || compareStrings(a.model.id, b.model.id),
   );

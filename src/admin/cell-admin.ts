@@ -39,6 +39,14 @@ export interface CellAdminOptions {
   readonly acls: AclPolicy;
   readonly timings: AdminTimings;
   readonly log: Logger;
+  /**
+   * Estimated bytes a model needs (from the servable registry), used to pack models that have no `ram`
+   * override; undefined for paths it does not know. @default none: such models take a whole server
+   */
+  readonly estimateBytes?: (
+    modelPath: string,
+    overrides: Readonly<Record<string, string>>,
+  ) => number | undefined;
   /** Called when the admin cannot go on (its state could not be saved); the process should exit. */
   readonly onFatal: (err: SaxError) => void;
 }
@@ -202,7 +210,7 @@ export class CellAdmin {
     this.servers.prune(Date.now());
     const freed = [...this.pendingUnpublished];
     const plan = planAssignment(
-      this.models.all().map((m) => assignerModel(m.spec)),
+      this.models.all().map((m) => this.assignerModel(m.spec)),
       this.servers.all().map(assignerServer),
     );
     this.assignment = plan.assignment;
@@ -247,6 +255,17 @@ export class CellAdmin {
     };
   }
 
+  private assignerModel(spec: Model): AssignerModel {
+    const estimatedBytes = this.options.estimateBytes?.(spec.modelPath, spec.overrides);
+    return {
+      id: spec.modelId,
+      path: spec.modelPath,
+      requestedReplicas: spec.requestedNumReplicas,
+      overrides: spec.overrides,
+      ...(estimatedBytes === undefined ? {} : { estimatedBytes }),
+    };
+  }
+
   private requireModelField(model: Model | undefined): Model {
     if (!model) throw new InvalidArgumentError("request has no model");
     return model;
@@ -265,15 +284,6 @@ export class CellAdmin {
       throw error;
     }
   }
-}
-
-function assignerModel(spec: Model): AssignerModel {
-  return {
-    id: spec.modelId,
-    path: spec.modelPath,
-    requestedReplicas: spec.requestedNumReplicas,
-    overrides: spec.overrides,
-  };
 }
 
 function assignerServer(mirror: ServerMirror): AssignerServer {

@@ -13,7 +13,11 @@ export const modelServerOptionsSchema = z.strictObject({
     .regex(/^\/sax\//, "must start with /sax/")
     .optional()
     .describe("the cell to join, e.g. /sax/test (omit to serve without joining)"),
-  saxRoot: z.string().min(1).optional().describe("root of cell metadata (or SAX_ROOT); needed with --sax_cell"),
+  saxRoot: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("root of cell metadata (or SAX_ROOT); needed with --sax_cell"),
   port: port.describe("gRPC port of the Modelet and data services (0 picks a free one)"),
   platformChip: z.string().default("cpu").describe("chip type: cpu, v100, a100, h100, tpuv4, tpuv5e, …"),
   platformTopology: z.string().default("1").describe("chip topology: 1, 4, 2x2, 2x2x1, …"),

@@ -9,6 +9,7 @@ import { parseConfig } from "../config/parse.js";
 import type { ModelServer_ChipTopology, ModelServer_ChipType } from "../gen/sax/admin.js";
 import { CATALOGUE, type CatalogueEntry } from "./catalogue/index.js";
 import { checkLoadable, supportedMeshShape } from "./load-check.js";
+import { estimateServableBytes } from "./memory-estimate.js";
 import { applyOverrides } from "./overrides.js";
 import {
   methodsOf,
@@ -119,6 +120,18 @@ export class ServableRegistry {
    * `platform.deviceCount` devices, followed by its aliases. Like Saxml's JAX servables, only the device
    * count decides; chip type and topology are for servables that check them.
    */
+  /**
+   * Estimated bytes a model of this path (with these overrides) needs when loaded, or undefined if the
+   * path or overrides do not resolve here.
+   */
+  estimatedBytes(modelPath: string, overrides: Readonly<Record<string, string>> = {}): number | undefined {
+    try {
+      return estimateServableBytes(this.resolve(modelPath, overrides).config);
+    } catch {
+      return undefined;
+    }
+  }
+
   servablePaths(platform: ServingPlatform): string[] {
     return this.fullNames()
       .filter((name) => {

@@ -111,6 +111,31 @@ describe("a whole cell of real processes", () => {
     lm.close();
   });
 
+  it("serves saxts.lm.TinyLlama: text generated and scored by JAX in the worker", async () => {
+    const id = "/sax/test/tiny";
+    await adminClient.publish({
+      model: {
+        modelId: id,
+        modelPath: "saxts.lm.TinyLlama",
+        checkpointPath: "None",
+        requestedNumReplicas: 1,
+      },
+    });
+    await adminClient.waitForReady({ modelId: id, numReplicas: 1 }, { timeoutMs: 90_000 });
+    const lm = unaryClient(LMServiceDefinition, server.address);
+    const first = await lm.generate({ modelKey: id, text: "Hello" });
+    expect(first.texts).toHaveLength(1);
+    expect(first.texts[0]?.score).toBeLessThan(0);
+    expect(await lm.generate({ modelKey: id, text: "Hello" })).toEqual(first);
+    const { logp } = await lm.score({ modelKey: id, prefix: "Hello", suffix: [" world"] });
+    expect(logp).toHaveLength(1);
+    expect(logp[0]).toBeLessThan(0);
+    await expect(lm.score({ modelKey: id, prefix: "Hello", suffix: ["a", "b"] })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
+    lm.close();
+  }, 120_000);
+
   it("fails Load of an unknown class path with a clear reason in GetStatus, and keeps serving", async () => {
     const modelet = unaryClient(ModeletDefinition, server.address);
     await expect(

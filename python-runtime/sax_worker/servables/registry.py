@@ -18,9 +18,20 @@ from sax_worker.testing.echo import EchoServable
 Builder = Callable[[Mapping[str, Any], str, int], Servable]
 """Builds a servable from (config, checkpoint path, seed); raises ValueError for a bad config."""
 
+def _build_jax_llama(config: Mapping[str, Any], checkpoint: str, seed: int) -> Servable:
+    """A LLaMA LM in JAX, compiled for every bucket before it reports loaded (as Saxml warms up)."""
+    # Imported here so that the worker core, and workers of other kinds, never import JAX.
+    from sax_worker.models.lm_servable import build_llama_servable
+
+    servable = build_llama_servable(config, checkpoint, seed)
+    servable.warm_up()
+    return servable
+
+
 BUILDERS: Final[Mapping[str, Builder]] = MappingProxyType(
     {
         "echo": EchoServable.from_config,
+        "lm/llama": _build_jax_llama,
     }
 )
 """Keys are ``kind`` or ``kind/family``; a ``kind/family`` entry wins over a plain ``kind`` one."""
