@@ -20,7 +20,8 @@ def test_rejects_configs_without_a_usable_kind_or_family(config):
 
 
 def test_rejects_an_unknown_kind_naming_what_it_can_build():
-    with pytest.raises(ValueError, match=r"unknown servable kind 'os.system'; this worker builds: echo, lm/llama"):
+    expected = r"unknown servable kind 'os.system'; this worker builds: echo, lm/llama"
+    with pytest.raises(ValueError, match=expected):
         build_servable({"kind": "os.system"}, "None", 1)
 
 
