@@ -18,6 +18,7 @@ from sax_worker.testing.echo import EchoServable
 Builder = Callable[[Mapping[str, Any], str, int], Servable]
 """Builds a servable from (config, checkpoint path, seed); raises ValueError for a bad config."""
 
+
 def _build_jax_llama(config: Mapping[str, Any], checkpoint: str, seed: int) -> Servable:
     """A LLaMA LM in JAX, compiled for every bucket before it reports loaded (as Saxml warms up)."""
     # Imported here so that the worker core, and workers of other kinds, never import JAX.
