@@ -8,7 +8,7 @@ import { createLogger } from "../common/log.js";
 import { parseCellId, type CellId } from "../common/naming.js";
 import type { FsRoot } from "../common/fs-root.js";
 import { openFsRoot } from "../common/open-fs-root.js";
-import { parseChipTopology, parseChipType } from "../common/platform.js";
+import { coresOf, parseChipTopology, parseChipType } from "../common/platform.js";
 import {
   modelServerOptionsSchema,
   type ModelServerOptions,
@@ -18,12 +18,14 @@ import { parseConfig } from "../config/parse.js";
 import { ConfigError } from "../common/errors.js";
 import type { ModelServer } from "../gen/sax/admin.js";
 import { startGrpcServer } from "../grpc/server.js";
+import { ServableRegistry } from "../registry/index.js";
 import { DataRouter } from "./data-router.js";
 import { Joiner } from "./joiner.js";
 import { lmService } from "./lm-service.js";
 import type { ModelLoader } from "./model-loader.js";
 import { modeletService } from "./modelet-service.js";
 import { ModelTable } from "./model-table.js";
+import { WorkerModelLoader } from "./worker-loader.js";
 
 /** What the process shell provides: how models are loaded and which paths this server can load. */
 export interface ModelServerDeps {
@@ -94,4 +96,21 @@ async function openCell(options: ResolvedModelServerOptions): Promise<{ saxRoot:
   const cell = parseCellId(options.saxCell ?? "");
   await ensureCellExists(saxRoot, cell);
   return { saxRoot, cell };
+}
+
+/**
+ * Starts a model server whose models run in Python workers, advertising what the servable registry can
+ * load on its platform (one device per core of its topology: a CPU host shows JAX a single device).
+ */
+export async function startWorkerModelServer(input: ModelServerOptions): Promise<ModelServerHandle> {
+  const options = parseConfig(modelServerOptionsSchema, input, "model server options");
+  const registry = new ServableRegistry(
+    options.modelFilterRegex === undefined ? {} : { modelFilterRegex: options.modelFilterRegex },
+  );
+  const chipTopology = parseChipTopology(options.platformTopology);
+  const deviceCount = coresOf(chipTopology);
+  const platform = { chipType: parseChipType(options.platformChip), chipTopology, deviceCount };
+  const log = createLogger("model-server");
+  const loader = new WorkerModelLoader({ registry, deviceCount, jaxPlatforms: options.jaxPlatforms, log });
+  return startModelServer(options, { loader, servablePaths: registry.servablePaths(platform) });
 }
