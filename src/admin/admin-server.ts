@@ -28,7 +28,8 @@ export interface AdminServerHandle extends AsyncDisposable {
   /** This incarnation's id, `ip:port_<16 hex>`. */
   readonly serverId: string;
   readonly port: number;
-  readonly statusPort: number;
+  /** Port of the status pages, or undefined if they could not be served (the admin runs without). */
+  readonly statusPort: number | undefined;
   /** Stops serving (running calls get a short grace period) and background work. */
   close(): Promise<void>;
 }
@@ -59,18 +60,23 @@ export async function startAdminServer(
   const address = hostPort(ip, grpc.port);
   admin.serverId = `${address}_${randomBytes(8).toString("hex")}`;
   await writeLocation(saxRoot, cell, address);
-  const status = await startStatusPage(admin, cell.full, options.statusPort);
-  log.info(`admin for ${cell.full} serving at ${address} (status page http://127.0.0.1:${status.port}/)`);
+  // The status pages are a convenience: a busy port (a second admin on the host, say) must not stop the admin.
+  const status = await startStatusPage(admin, cell.full, options.statusPort).catch((err: unknown) => {
+    log.warn(`no status page: cannot listen on 127.0.0.1:${options.statusPort}: ${(err as Error).message}`);
+    return undefined;
+  });
+  const pages = status ? ` (status page http://127.0.0.1:${status.port}/)` : "";
+  log.info(`admin for ${cell.full} serving at ${address}${pages}`);
   const close = async () => {
     await admin.stop();
-    await Promise.all([grpc.close(), status.close()]);
+    await Promise.all([grpc.close(), status?.close()]);
   };
   return {
     admin,
     address,
     serverId: admin.serverId,
     port: grpc.port,
-    statusPort: status.port,
+    statusPort: status?.port,
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -50,9 +50,9 @@ runMain("local_cell", async () => {
   });
   const say = (line: string) => process.stdout.write(`${line}\n`);
   say(`local cell /sax/local is up: admin at ${admin.address}, model server at ${server.address}`);
-  say(
-    `  status page http://127.0.0.1:${admin.statusPort}/, sax root ${saxRoot} (export SAX_ROOT=${saxRoot})`,
-  );
+  const pages =
+    admin.statusPort === undefined ? "no status page" : `status page http://127.0.0.1:${admin.statusPort}/`;
+  say(`  ${pages}, sax root ${saxRoot} (export SAX_ROOT=${saxRoot})`);
   const answer = await demo(admin.address, say);
   say(
     `  lm.generate(${JSON.stringify(DEMO_PROMPT)}) → ${JSON.stringify(answer.text)} (score ${answer.score.toFixed(2)})`,

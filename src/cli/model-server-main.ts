@@ -3,10 +3,11 @@
  * Python worker process.
  */
 import { Command } from "commander";
+import { startAdminServer } from "../admin/admin-server.js";
 import { modelServerOptionsSchema, type ModelServerOptions } from "../config/model-server-options.js";
 import { helpOf } from "../config/parse.js";
 import { startWorkerModelServer } from "../model-server/model-server.js";
-import { runMain } from "./run-main.js";
+import { EXIT_FAILURE, resolveSaxRoot, runMain } from "./run-main.js";
 
 const describe = (key: keyof typeof modelServerOptionsSchema.shape) => helpOf(modelServerOptionsSchema, key);
 
@@ -21,11 +22,23 @@ runMain("model_server", async () => {
     .option("--jax_platforms <platform>", `${describe("jaxPlatforms")} (default cpu)`)
     .option("--tags <tags>", `${describe("tags")} (comma-separated)`)
     .option("--model_filter_regex <regex>", describe("modelFilterRegex"))
+    .option("--admin_port <port>", "also run the cell's admin server in this process, on this port")
     .option("--rejoin_interval_ms <ms>", describe("rejoinIntervalMs"))
     .option("--location_poll_ms <ms>", describe("locationPollMs"))
     .exitOverride()
     .parse()
     .opts<Record<string, string | undefined>>();
+  // Saxml's --admin_port: the admin starts first, so the model server finds it through location.proto.
+  const admin =
+    flags.admin_port === undefined
+      ? undefined
+      : await startAdminServer(
+          { saxCell: flags.sax_cell ?? "", saxRoot: resolveSaxRoot(flags.sax_root), port: flags.admin_port },
+          (err) => {
+            process.stderr.write(`model_server: fatal: ${err.message}\n`);
+            process.exit(EXIT_FAILURE);
+          },
+        );
   const server = await startWorkerModelServer({
     saxCell: flags.sax_cell,
     saxRoot: flags.sax_root ?? process.env.SAX_ROOT,
@@ -39,7 +52,11 @@ runMain("model_server", async () => {
     rejoinIntervalMs: flags.rejoin_interval_ms,
     locationPollMs: flags.location_poll_ms,
   });
-  const shutdown = () => void server.close().then(() => process.exit(0));
+  const shutdown = () =>
+    void server
+      .close()
+      .then(() => admin?.close())
+      .then(() => process.exit(0));
   process.once("SIGINT", shutdown);
   process.once("SIGTERM", shutdown);
 });

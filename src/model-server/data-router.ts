@@ -15,9 +15,12 @@ export class DataRouter {
   /** Runs a unary method of a model. */
   async call(modelKey: string, method: string, request: unknown, options: CallOptions): Promise<unknown> {
     const { loaded, entry } = this.target(modelKey, method, false);
-    const done = entry.stats.get(method)?.begin();
+    const stats = entry.stats.get(method);
+    const done = stats?.begin();
     try {
       const response = await loaded.call(method, request, options);
+      // Workers run each request as a batch of its own until the batching scheduler lands.
+      stats?.recordBatch(1);
       done?.(true);
       return response;
     } catch (err) {
@@ -34,9 +37,11 @@ export class DataRouter {
     options: CallOptions,
   ): AsyncIterable<unknown> {
     const { loaded, entry } = this.target(modelKey, method, true);
-    const done = entry.stats.get(method)?.begin();
+    const stats = entry.stats.get(method);
+    const done = stats?.begin();
     try {
       yield* loaded.stream(method, request, options);
+      stats?.recordBatch(1);
       done?.(true);
     } catch (err) {
       done?.(false);

@@ -1,5 +1,5 @@
 /**
- * The model server process, assembled: gRPC (Modelet + LMService + reflection) on one port, a model table
+ * The model server process, assembled: gRPC (Modelet, LMService, VisionService, reflection) on one port, a model table
  * whose models live in workers (through a ModelLoader), and a Joiner that keeps it joined to its cell.
  */
 import { ensureCellExists } from "../common/cell-layout.js";
@@ -24,6 +24,7 @@ import { Joiner } from "./joiner.js";
 import { lmService } from "./lm-service.js";
 import type { ModelLoader } from "./model-loader.js";
 import { modeletService } from "./modelet-service.js";
+import { visionService } from "./vision-service.js";
 import { ModelTable } from "./model-table.js";
 import { WorkerModelLoader } from "./worker-loader.js";
 
@@ -55,10 +56,11 @@ export async function startModelServer(
   const target = options.saxCell === undefined ? undefined : await openCell(options);
   const table = new ModelTable(deps.loader, log);
   const ip = myIp();
+  const router = new DataRouter(table);
   const grpc = await startGrpcServer({
     host: ip === "127.0.0.1" ? "127.0.0.1" : "0.0.0.0",
     port: options.port,
-    services: [modeletService(table), lmService(new DataRouter(table))],
+    services: [modeletService(table), lmService(router), visionService(router)],
   });
   const address = hostPort(ip, grpc.port);
   const spec: ModelServer = {

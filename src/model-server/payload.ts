@@ -41,3 +41,10 @@ export function num(value: unknown): number {
   if (typeof value !== "number") throw malformed("expected a number");
   return value;
 }
+
+/** A bytes field (msgpack bin arrives as a Uint8Array); missing means empty. */
+export function bytes(value: unknown): Buffer {
+  if (value === undefined) return Buffer.alloc(0);
+  if (!(value instanceof Uint8Array)) throw malformed("expected bytes");
+  return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+}

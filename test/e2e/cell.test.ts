@@ -171,3 +171,27 @@ function workerPid(stderr: string): number {
   if (pid === undefined) throw new Error(`no worker pid in the model server log:\n${stderr}`);
   return pid;
 }
+
+it("model_server --admin_port runs the cell's admin in the same process and serves through it", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "sax-embedded-"));
+  try {
+    const saxRoot = join(dir, "root");
+    await runBin("admin_config", [
+      "--sax_cell=/sax/test",
+      `--sax_root=${saxRoot}`,
+      `--fs_root=${join(dir, "fs")}`,
+    ]);
+    await using server = await startModelServerProcess(saxRoot, ["--admin_port=0", "--location_poll_ms=200"]);
+    const address = /admin for \/sax\/test serving at (\S+)/.exec(server.stderr())?.[1] ?? "";
+    const admin = unaryClient(AdminDefinition, address);
+    await admin.publish({
+      model: { modelId: ID, modelPath: "saxts.test.Echo", checkpointPath: "None", requestedNumReplicas: 1 },
+    });
+    await admin.waitForReady({ modelId: ID, numReplicas: 1 }, { timeoutMs: 30_000 });
+    const { publishedModels } = await admin.list({ modelId: ID });
+    expect(publishedModels[0]?.modeletAddresses).toEqual([server.address]);
+    admin.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}, 60_000);

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LMServiceDefinition } from "../../src/gen/sax/lm.js";
+import { ModeletDefinition } from "../../src/gen/sax/modelet.js";
+import { VisionServiceDefinition } from "../../src/gen/sax/vision.js";
 import { callServerStream, openChannel, unaryClient } from "../../src/grpc/client.js";
 import { grpcService } from "../../src/grpc/definitions.js";
 import { startModelServer, type ModelServerHandle } from "../../src/model-server/model-server.js";
@@ -94,6 +96,43 @@ describe("model server in a cell", () => {
       code: "INVALID_ARGUMENT",
     });
     lm.close();
+  });
+
+  it("reports served calls in GetStatus method stats", async () => {
+    await server.table.load({
+      modelKey: ID,
+      modelPath: FAKE_PATH,
+      checkpointPath: "None",
+      overrides: {},
+      acls: {},
+    });
+    const lm = unaryClient(LMServiceDefinition, server.address);
+    await lm.generate({ modelKey: ID, text: "a" });
+    await lm.generate({ modelKey: ID, text: "b" });
+    lm.close();
+    const modelet = unaryClient(ModeletDefinition, server.address);
+    const { models } = await modelet.getStatus({ includeMethodStats: true });
+    modelet.close();
+    const generate = models[0]?.methodStats.find((s) => s.method === "lm.generate");
+    expect(generate).toMatchObject({ recentBatchSizes: [1, 1], pendingReqs: 0 });
+    expect(generate?.successesPerSecond).toBeCloseTo(2 / 60);
+  });
+
+  it("routes VisionService calls, answering INVALID_ARGUMENT for a vision method the model lacks", async () => {
+    await server.table.load({
+      modelKey: ID,
+      modelPath: FAKE_PATH,
+      checkpointPath: "None",
+      overrides: {},
+      acls: {},
+    });
+    const vision = unaryClient(VisionServiceDefinition, server.address);
+    await expect(vision.classify({ modelKey: ID, imageBytes: Buffer.from([1, 2]) })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      message: `${ID} does not support vm.classify`,
+    });
+    await expect(vision.detect({ modelKey: "/sax/test/none" })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    vision.close();
   });
 
   it("unloads the model when it is unpublished", async () => {

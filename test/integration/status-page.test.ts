@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ModelStatus } from "../../src/gen/sax/common.js";
 import { startFakeModelServer, type FakeModelServer } from "../helpers/fake-model-server.js";
-import { startTestAdmin, type TestAdmin } from "../helpers/test-admin.js";
+import { eventually, startTestAdmin, type TestAdmin } from "../helpers/test-admin.js";
 
 const PATH = "saxml.server.pax.lm.params.lm_cloud.LmCloudSpmd2BTest";
 
@@ -17,6 +18,12 @@ describe("admin status pages", () => {
     });
     await cell.client.waitForReady({ modelId: "/sax/test/lm", numReplicas: 1 }, { timeoutMs: 5000 });
     await cell.server.admin.refreshNow();
+    // The page shows what the last GetStatus poll reported; wait for the poll that saw the load.
+    await eventually(() =>
+      cell.server.admin.servers.get(server.address)?.seen.get("/sax/test/lm")?.status === ModelStatus.LOADED
+        ? true
+        : undefined,
+    );
   });
   afterAll(async () => {
     await server.close();
