@@ -133,8 +133,40 @@ describe("a whole cell of real processes", () => {
     await expect(lm.score({ modelKey: id, prefix: "Hello", suffix: ["a", "b"] })).rejects.toMatchObject({
       code: "INVALID_ARGUMENT",
     });
+    expect((await lm.embed({ modelKey: id, text: "Hello" })).embedding).toHaveLength(256);
+    const channel = openChannel(server.address);
+    let streamed = "";
+    let chunks = 0;
+    const request = { modelKey: id, text: "Hello" };
+    for await (const m of callServerStream(
+      channel,
+      grpcService(LMServiceDefinition).generateStream,
+      request,
+    )) {
+      streamed = streamed.slice(0, m.items[0]?.prefixLen) + (m.items[0]?.text ?? "");
+      chunks += 1;
+    }
+    channel.close();
+    expect(chunks).toBeGreaterThan(1);
+    expect(streamed).toBe(first.texts[0]?.text);
     lm.close();
   }, 120_000);
+
+  it("fails Load of a malformed checkpoint path with the reason in GetStatus", async () => {
+    const modelet = unaryClient(ModeletDefinition, server.address);
+    const checkpointPath = "/no/such/checkpoint_00000000";
+    const load = modelet.load({
+      modelKey: "/sax/test/no-ckpt",
+      modelPath: "saxts.lm.TinyLlama",
+      checkpointPath,
+    });
+    await expect(load).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    const { models } = await modelet.getStatus({ includeFailureReasons: true });
+    const entry = models.find((m) => m.modelKey === "/sax/test/no-ckpt");
+    expect(entry?.modelStatus).toBe(ModelStatus.FAILED);
+    expect(entry?.failureReason).toContain(checkpointPath);
+    modelet.close();
+  }, 60_000);
 
   it("fails Load of an unknown class path with a clear reason in GetStatus, and keeps serving", async () => {
     const modelet = unaryClient(ModeletDefinition, server.address);
