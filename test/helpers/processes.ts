@@ -21,14 +21,57 @@ export function runBin(name: string, args: readonly string[], env: Record<string
   });
 }
 
-/** A running admin_server process. */
-export interface AdminProcess extends AsyncDisposable {
+/** A running server binary (admin_server, model_server). */
+export interface ServerProcess extends AsyncDisposable {
   readonly process: ResultPromise;
-  /** `127.0.0.1:<port>` from location.proto. */
+  /** `127.0.0.1:<port>` it serves on. */
   readonly address: string;
   /** Everything it wrote to stderr so far. */
   stderr(): string;
   kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** A running admin_server process. */
+export type AdminProcess = ServerProcess;
+/** A running model_server process. */
+export type ModelServerProcess = ServerProcess;
+
+/**
+ * Starts `bin/<name>` with loopback addresses and waits (bounded) until `servingAt(stderr)` yields its
+ * address; fails with its stderr if it exits first. Disposing sends `disposeSignal`.
+ */
+async function startServerProcess(
+  name: string,
+  args: readonly string[],
+  servingAt: (stderr: string) => Promise<string | undefined> | string | undefined,
+  disposeSignal: NodeJS.Signals,
+): Promise<ServerProcess> {
+  const child = execa("node", [join(REPO_ROOT, "bin", name), ...args], {
+    reject: false,
+    env: { SAX_DEBUG_IPADDR: "1", SAX_LOG_LEVEL: "info" },
+    buffer: false,
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const address = await eventually(
+    () => {
+      if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${stderr}`);
+      return servingAt(stderr);
+    },
+    15_000,
+    `${name} to serve`,
+  );
+  const kill = async (signal: NodeJS.Signals = "SIGTERM") => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await child;
+  };
+  return {
+    process: child,
+    address,
+    stderr: () => stderr,
+    kill,
+    [Symbol.asyncDispose]: () => kill(disposeSignal),
+  };
 }
 
 /** Starts bin/admin_server for `/sax/test` on a free port and waits until it published its location. */
@@ -38,40 +81,31 @@ export async function startAdminProcess(
 ): Promise<AdminProcess> {
   const locationFile = join(saxRoot, "sax/test/location.proto");
   const before = await readLocation(locationFile);
-  const child = execa(
-    "node",
-    [
-      join(REPO_ROOT, "bin/admin_server"),
-      "--sax_cell=/sax/test",
-      `--sax_root=${saxRoot}`,
-      "--port=0",
-      "--status_port=0",
-      ...extraArgs,
-    ],
-    { reject: false, env: { SAX_DEBUG_IPADDR: "1", SAX_LOG_LEVEL: "info" }, buffer: false },
-  );
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const address = await eventually(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`admin_server exited with ${child.exitCode}: ${stderr}`);
+  const args = ["--sax_cell=/sax/test", `--sax_root=${saxRoot}`, "--port=0", "--status_port=0", ...extraArgs];
+  return startServerProcess(
+    "admin_server",
+    args,
+    async (stderr) => {
       const location = await readLocation(locationFile);
       return location && location !== before && stderr.includes("serving at") ? location : undefined;
     },
-    15_000,
-    "admin_server to publish its location",
+    "SIGKILL",
   );
-  const kill = async (signal: NodeJS.Signals = "SIGTERM") => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    await child;
-  };
-  return {
-    process: child,
-    address,
-    stderr: () => stderr,
-    kill,
-    [Symbol.asyncDispose]: () => kill("SIGKILL"),
-  };
+}
+
+/** Starts bin/model_server for `/sax/test` on a free port and waits until it serves. */
+export function startModelServerProcess(
+  saxRoot: string,
+  extraArgs: readonly string[] = [],
+): Promise<ModelServerProcess> {
+  const args = ["--sax_cell=/sax/test", `--sax_root=${saxRoot}`, "--port=0", ...extraArgs];
+  // SIGTERM on dispose: the model server then stops its workers too.
+  return startServerProcess(
+    "model_server",
+    args,
+    (stderr) => /model server serving at (\S+)/.exec(stderr)?.[1],
+    "SIGTERM",
+  );
 }
 
 async function readLocation(file: string): Promise<string | undefined> {
@@ -80,52 +114,4 @@ async function readLocation(file: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
-}
-
-/** A running model_server process. */
-export interface ModelServerProcess extends AsyncDisposable {
-  readonly process: ResultPromise;
-  /** `127.0.0.1:<port>` it serves on. */
-  readonly address: string;
-  stderr(): string;
-  kill(signal?: NodeJS.Signals): Promise<void>;
-}
-
-/** Starts bin/model_server for `/sax/test` on a free port and waits until it serves. */
-export async function startModelServerProcess(
-  saxRoot: string,
-  extraArgs: readonly string[] = [],
-): Promise<ModelServerProcess> {
-  const child = execa(
-    "node",
-    [
-      join(REPO_ROOT, "bin/model_server"),
-      "--sax_cell=/sax/test",
-      `--sax_root=${saxRoot}`,
-      "--port=0",
-      ...extraArgs,
-    ],
-    { reject: false, env: { SAX_DEBUG_IPADDR: "1", SAX_LOG_LEVEL: "info" }, buffer: false },
-  );
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const address = await eventually(
-    () => {
-      if (child.exitCode !== null) throw new Error(`model_server exited with ${child.exitCode}: ${stderr}`);
-      return /model server serving at (\S+)/.exec(stderr)?.[1];
-    },
-    15_000,
-    "model_server to serve",
-  );
-  const kill = async (signal: NodeJS.Signals = "SIGTERM") => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    await child;
-  };
-  return {
-    process: child,
-    address,
-    stderr: () => stderr,
-    kill,
-    [Symbol.asyncDispose]: () => kill("SIGTERM"),
-  };
 }
