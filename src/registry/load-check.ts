@@ -1,7 +1,8 @@
 /**
  * Can this servable load on this host? The reference answers in its load order: building the model
  * (`task()`) comes first, where flash-decoding classes raise "Flash decoding is deprecated." (INTERNAL,
- * a NotImplementedError there), then the device-mesh check (INVALID_ARGUMENT, a ValueError there).
+ * raised as an unsupported-operation error there), then the device-mesh check (INVALID_ARGUMENT, a ValueError
+ * there).
  * Advertising (servablePaths) uses the mesh check only, as `can_serve_on` does, so the H100x8 classes
  * are advertised on 8-device hosts and then fail to load, exactly like Saxml's.
  */

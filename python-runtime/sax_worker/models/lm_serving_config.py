@@ -33,7 +33,7 @@ EMBED_METHOD_NAME, EMBED_OUTPUT_NAME = "embed", "embedding"
 _IGNORED_KEYS = frozenset(
     {"batchSize", "maxLiveBatches", "batchWaitSecs", "minDecodeSteps", "beamSize", "lengthNormAlpha"}
 )
-# Features not implemented yet: the knob must keep this value.
+# Features this servable does not support: a config must leave each knob at this value (else ValueError).
 _UNSUPPORTED = {
     "useBeamSearch": False,
     "enableGradient": False,
