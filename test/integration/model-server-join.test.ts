@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LMServiceDefinition } from "../../src/gen/sax/lm.js";
+import { LMServiceDefinition, type GenerateStreamResponse } from "../../src/gen/sax/lm.js";
 import { ModeletDefinition } from "../../src/gen/sax/modelet.js";
 import { VisionServiceDefinition } from "../../src/gen/sax/vision.js";
 import { callServerStream, openChannel, unaryClient } from "../../src/grpc/client.js";
@@ -22,6 +22,24 @@ describe("model server in a cell", () => {
       { loader, servablePaths: [FAKE_PATH] },
     );
   });
+  const loadEcho = () =>
+    server.table.load({
+      modelKey: ID,
+      modelPath: FAKE_PATH,
+      checkpointPath: "None",
+      overrides: {},
+      acls: {},
+    });
+  /** Runs GenerateStream on the echo model, handing each message to `onMessage`. */
+  const streamGenerate = async (text: string, onMessage: (m: GenerateStreamResponse) => void) => {
+    const channel = openChannel(server.address);
+    try {
+      const method = grpcService(LMServiceDefinition).generateStream;
+      for await (const m of callServerStream(channel, method, { modelKey: ID, text })) onMessage(m);
+    } finally {
+      channel.close();
+    }
+  };
   afterEach(async () => {
     await server.close();
     await cell[Symbol.asyncDispose]();
@@ -43,41 +61,22 @@ describe("model server in a cell", () => {
     expect(await lm.generate({ modelKey: ID, text: "hello sax" })).toEqual({
       texts: [{ text: "HELLO SAX", score: -1.5 }],
     });
-    const channel = openChannel(server.address);
-    const chunks = [];
-    for await (const m of callServerStream(channel, grpcService(LMServiceDefinition).generateStream, {
-      modelKey: ID,
-      text: "a bb ccc",
-      extraInputs: undefined,
-    })) {
-      chunks.push(m.items.map((i) => [i.text, i.prefixLen]));
-    }
+    const chunks: (string | number)[][][] = [];
+    await streamGenerate("a bb ccc", (m) => chunks.push(m.items.map((i) => [i.text, i.prefixLen])));
     expect(chunks).toEqual([[["a ", 0]], [["bb ", 2]], [["ccc ", 5]]]);
-    channel.close();
     lm.close();
   });
 
   it("ends a failing stream with the error's code after the chunks already sent", async () => {
-    await server.table.load({
-      modelKey: ID,
-      modelPath: FAKE_PATH,
-      checkpointPath: "None",
-      overrides: {},
-      acls: {},
-    });
-    const channel = openChannel(server.address);
+    await loadEcho();
     const texts: string[] = [];
-    const stream = callServerStream(channel, grpcService(LMServiceDefinition).generateStream, {
-      modelKey: ID,
-      text: "one die two",
-    });
     await expect(
-      (async () => {
-        for await (const m of stream) texts.push(m.items[0]?.text ?? "");
-      })(),
-    ).rejects.toMatchObject({ code: "UNAVAILABLE", message: "worker died mid-stream" });
+      streamGenerate("one die two", (m) => texts.push(m.items[0]?.text ?? "")),
+    ).rejects.toMatchObject({
+      code: "UNAVAILABLE",
+      message: "worker died mid-stream",
+    });
     expect(texts).toEqual(["one "]);
-    channel.close();
   });
 
   it("answers NOT_FOUND for a model it does not hold and INVALID_ARGUMENT for a method it lacks", async () => {
@@ -85,13 +84,7 @@ describe("model server in a cell", () => {
     await expect(lm.generate({ modelKey: "/sax/test/none", text: "x" })).rejects.toMatchObject({
       code: "NOT_FOUND",
     });
-    await server.table.load({
-      modelKey: ID,
-      modelPath: FAKE_PATH,
-      checkpointPath: "None",
-      overrides: {},
-      acls: {},
-    });
+    await loadEcho();
     await expect(lm.score({ modelKey: ID, prefix: "x", suffix: ["y"] })).rejects.toMatchObject({
       code: "INVALID_ARGUMENT",
     });
@@ -99,13 +92,7 @@ describe("model server in a cell", () => {
   });
 
   it("reports served calls in GetStatus method stats", async () => {
-    await server.table.load({
-      modelKey: ID,
-      modelPath: FAKE_PATH,
-      checkpointPath: "None",
-      overrides: {},
-      acls: {},
-    });
+    await loadEcho();
     const lm = unaryClient(LMServiceDefinition, server.address);
     await lm.generate({ modelKey: ID, text: "a" });
     await lm.generate({ modelKey: ID, text: "b" });
@@ -119,13 +106,7 @@ describe("model server in a cell", () => {
   });
 
   it("routes VisionService calls, answering INVALID_ARGUMENT for a vision method the model lacks", async () => {
-    await server.table.load({
-      modelKey: ID,
-      modelPath: FAKE_PATH,
-      checkpointPath: "None",
-      overrides: {},
-      acls: {},
-    });
+    await loadEcho();
     const vision = unaryClient(VisionServiceDefinition, server.address);
     await expect(vision.classify({ modelKey: ID, imageBytes: Buffer.from([1, 2]) })).rejects.toMatchObject({
       code: "INVALID_ARGUMENT",
