@@ -26,6 +26,7 @@ import type { ModelLoader } from "./model-loader.js";
 import { modeletService } from "./modelet-service.js";
 import { visionService } from "./vision-service.js";
 import { ModelTable } from "./model-table.js";
+import { workersCanBuild } from "../worker/servable-kinds.js";
 import { WorkerModelLoader } from "./worker-loader.js";
 
 /** What the process shell provides: how models are loaded and which paths this server can load. */
@@ -102,7 +103,8 @@ async function openCell(options: ResolvedModelServerOptions): Promise<{ saxRoot:
 
 /**
  * Starts a model server whose models run in Python workers, advertising what the servable registry can
- * load on its platform (one device per core of its topology: a CPU host shows JAX a single device).
+ * load on its platform (one device per core of its topology: a CPU host shows JAX a single device) and
+ * its workers can build.
  */
 export async function startWorkerModelServer(input: ModelServerOptions): Promise<ModelServerHandle> {
   const options = parseConfig(modelServerOptionsSchema, input, "model server options");
@@ -114,5 +116,9 @@ export async function startWorkerModelServer(input: ModelServerOptions): Promise
   const platform = { chipType: parseChipType(options.platformChip), chipTopology, deviceCount };
   const log = createLogger("model-server");
   const loader = new WorkerModelLoader({ registry, deviceCount, jaxPlatforms: options.jaxPlatforms, log });
-  return startModelServer(options, { loader, servablePaths: registry.servablePaths(platform) });
+  // Advertise only what the workers can build, so that the admin never places a model here that cannot load.
+  const servablePaths = registry
+    .servablePaths(platform)
+    .filter((path) => workersCanBuild(registry.resolve(path).config));
+  return startModelServer(options, { loader, servablePaths });
 }

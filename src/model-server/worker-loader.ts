@@ -5,7 +5,9 @@
 import { randomInt } from "node:crypto";
 import type { Logger } from "../common/log.js";
 import type { ServableRegistry } from "../registry/index.js";
+import { InvalidArgumentError } from "../common/errors.js";
 import { ModelWorker } from "../worker/model-worker.js";
+import { servableKindOf, WORKER_SERVABLE_KINDS, workersCanBuild } from "../worker/servable-kinds.js";
 import type { WorkerStateChange } from "../worker/worker-state.js";
 import type { LoadedModel, LoadedModelEvent, LoadRequest, ModelLoader } from "./model-loader.js";
 
@@ -30,6 +32,12 @@ export class WorkerModelLoader implements ModelLoader {
   async load(request: LoadRequest): Promise<LoadedModel> {
     const { registry, deviceCount, log } = this.options;
     const resolved = registry.resolve(request.modelPath, request.overrides, { deviceCount });
+    if (!workersCanBuild(resolved.config)) {
+      throw new InvalidArgumentError(
+        `${request.modelPath} is a ${servableKindOf(resolved.config)} servable, which this model server's workers ` +
+          `cannot build yet (they build: ${[...WORKER_SERVABLE_KINDS].join(", ")})`,
+      );
+    }
     for (const warning of resolved.warnings) log.warn(`${request.modelKey}: ${warning}`);
     this.started += 1;
     // Set between a crash and the worker being ready again: only then is "ready" news for the model.

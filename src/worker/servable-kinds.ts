@@ -1,0 +1,20 @@
+/**
+ * The servable kinds Python workers can build (python-runtime/sax_worker/servables/registry.py's static
+ * builder table). A model server advertises, and loads, only configs of these kinds; a contract test
+ * checks this list against the Python table.
+ */
+import type { ServableConfig } from "../registry/index.js";
+
+/** Builder keys of the Python workers: `kind`, or `kind/family` for configs with an architecture. */
+export const WORKER_SERVABLE_KINDS: ReadonlySet<string> = new Set(["echo", "lm/llama"]);
+
+/** The builder key a config selects, as the worker computes it. */
+export function servableKindOf(config: ServableConfig): string {
+  return config.kind === "lm" ? `${config.kind}/${config.architecture.family}` : config.kind;
+}
+
+/** Whether workers can build `config`. */
+export function workersCanBuild(config: ServableConfig): boolean {
+  const kind = servableKindOf(config);
+  return WORKER_SERVABLE_KINDS.has(kind) || WORKER_SERVABLE_KINDS.has(config.kind);
+}
