@@ -31,24 +31,22 @@ export function callUnary<Req, Res>(
 ): Promise<Res> {
   if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
   return new Promise<Res>((resolve, reject) => {
-    const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
     const call = client.makeUnaryRequest(
       method.path,
       method.requestSerialize,
       method.responseDeserialize,
       request,
       new Metadata(),
-      { deadline },
+      { deadline: deadlineOf(options) },
       (err, response) => {
-        options.signal?.removeEventListener("abort", onAbort);
+        unlink();
         if (err) reject(fromServiceError(err, method.path));
         else if (response === undefined)
           reject(new SaxError("INTERNAL", `empty response from ${method.path}`));
         else resolve(response);
       },
     );
-    const onAbort = () => call.cancel();
-    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const unlink = cancelOnAbort(options.signal, () => call.cancel());
   });
 }
 
@@ -60,25 +58,34 @@ export async function* callServerStream<Req, Res>(
   options: CallOptions = {},
 ): AsyncIterable<Res> {
   if (options.signal?.aborted) throw abortError(options.signal);
-  const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
   const call = client.makeServerStreamRequest(
     method.path,
     method.requestSerialize,
     method.responseDeserialize,
     request,
     new Metadata(),
-    { deadline },
+    { deadline: deadlineOf(options) },
   );
-  const onAbort = () => call.cancel();
-  options.signal?.addEventListener("abort", onAbort, { once: true });
+  const unlink = cancelOnAbort(options.signal, () => call.cancel());
   try {
     for await (const response of call) yield response as Res;
   } catch (err) {
     throw fromServiceError(err, method.path);
   } finally {
-    options.signal?.removeEventListener("abort", onAbort);
+    unlink();
     call.cancel();
   }
+}
+
+/** The grpc-js deadline for `options.timeoutMs`, counted from now. */
+function deadlineOf(options: CallOptions): number {
+  return options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+}
+
+/** Runs `cancel` if `signal` aborts; returns the function that unhooks it. */
+function cancelOnAbort(signal: AbortSignal | undefined, cancel: () => void): () => void {
+  signal?.addEventListener("abort", cancel, { once: true });
+  return () => signal?.removeEventListener("abort", cancel);
 }
 
 function abortError(signal: AbortSignal): SaxError {

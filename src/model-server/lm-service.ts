@@ -2,21 +2,13 @@
  * `sax.server.lm.LMService`: translates LM RPCs to worker method payloads (servables/base.py in
  * python-runtime documents them) and back.
  */
-import type { ExtraInputs } from "../gen/sax/common.js";
 import { LMServiceDefinition, type GenerateStreamResponse } from "../gen/sax/lm.js";
 import { bindService } from "../grpc/definitions.js";
 import { contextOf, unary } from "../grpc/handlers.js";
 import { toServiceError } from "../grpc/status.js";
 import type { ServiceBinding } from "../grpc/server.js";
 import type { DataRouter } from "./data-router.js";
-import { asRecord, num, numbers, records, str } from "./payload.js";
-
-/** The worker payload form of ExtraInputs. */
-export function extraInputsPayload(extra: ExtraInputs | undefined) {
-  const tensors: Record<string, number[]> = {};
-  for (const [key, tensor] of Object.entries(extra?.tensors ?? {})) tensors[key] = tensor.values;
-  return { items: { ...(extra?.items ?? {}) }, tensors, strings: { ...(extra?.strings ?? {}) } };
-}
+import { asRecord, extraInputsPayload, num, numbers, records, str } from "./payload.js";
 
 /** Binds LMService to a data router. */
 export function lmService(router: DataRouter): ServiceBinding {

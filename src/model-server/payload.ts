@@ -1,8 +1,9 @@
 /**
- * Readers for worker reply payloads. The worker's protocol layer has already checked the message
+ * Worker payloads: the ExtraInputs form requests carry, and readers for reply payloads. The worker's protocol layer has already checked the message
  * envelope; these check the shape a service needs and fail INTERNAL, naming the field, when it differs.
  */
 import { SaxError } from "../common/errors.js";
+import type { ExtraInputs } from "../gen/sax/common.js";
 
 function malformed(what: string): SaxError {
   return new SaxError("INTERNAL", `the worker returned a malformed reply: ${what}`);
@@ -47,4 +48,11 @@ export function bytes(value: unknown): Buffer {
   if (value === undefined) return Buffer.alloc(0);
   if (!(value instanceof Uint8Array)) throw malformed("expected bytes");
   return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+}
+
+/** The worker payload form of ExtraInputs. */
+export function extraInputsPayload(extra: ExtraInputs | undefined) {
+  const tensors: Record<string, number[]> = {};
+  for (const [key, tensor] of Object.entries(extra?.tensors ?? {})) tensors[key] = tensor.values;
+  return { items: { ...(extra?.items ?? {}) }, tensors, strings: { ...(extra?.strings ?? {}) } };
 }

@@ -7,8 +7,7 @@ import { bindService } from "../grpc/definitions.js";
 import { unary } from "../grpc/handlers.js";
 import type { ServiceBinding } from "../grpc/server.js";
 import type { DataRouter } from "./data-router.js";
-import { extraInputsPayload } from "./lm-service.js";
-import { asRecord, bytes, num, numbers, records, str } from "./payload.js";
+import { asRecord, bytes, extraInputsPayload, num, numbers, records, str } from "./payload.js";
 
 const decodedTexts = (res: Record<string, unknown>) =>
   records(res.texts).map((t) => ({ text: str(t.text), score: num(t.score) }));

@@ -6,6 +6,7 @@
  */
 import { derive, entriesOf, LM_CLOUD_MODULE, TEST_MODE, type LlamaConfigInput } from "./define.js";
 import { BASE_LLAMA } from "./llama.js";
+import { LLAMA_70B_ARCHITECTURE } from "./llama70b.js";
 
 /** Saxml's `BaseLLaMA3` (not registered): tiktoken vocabulary, RoPE θ 500000, no streaming. */
 const BASE_LLAMA3: LlamaConfigInput = derive(BASE_LLAMA, {
@@ -30,15 +31,8 @@ const LLaMA3_8BFP16x4 = derive(BASE_LLAMA3, {
   meshShapes: [[1, 1, 4]],
 });
 const LLaMA3_70BFP16x16 = derive(BASE_LLAMA3, {
-  architecture: {
-    numLayers: 80,
-    vocabSize: 32000,
-    numHeads: 64,
-    modelDims: 8192,
-    hiddenDims: 28672,
-    useMqa: true,
-    numKvHeads: 8,
-  },
+  // The LLaMA-2 70B shape, vocabulary 32000 included, as the reference sets it despite the LLaMA-3 tokenizer.
+  architecture: LLAMA_70B_ARCHITECTURE,
   meshShapes: [[1, 1, 16]],
 });
 const LLaMA31_405BFP16x64 = derive(BASE_LLAMA31, {

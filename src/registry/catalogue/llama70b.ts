@@ -8,16 +8,19 @@ import { BASE_LLAMA, llamaExtraInputs } from "./llama.js";
 
 const INT8_LINEAR_ONLY = { quantization: { mode: "int8", linearOnly: true } } as const;
 
+/** The LLaMA-2 70B shape (GQA 64:8, separate q/k/v weights), shared by LLaMA-3 70B classes. */
+export const LLAMA_70B_ARCHITECTURE = {
+  numLayers: 80,
+  vocabSize: 32000,
+  numHeads: 64,
+  modelDims: 8192,
+  hiddenDims: 28672,
+  useMqa: true,
+  numKvHeads: 8,
+} as const;
+
 const LLaMA70BFP16TPUv5e = derive(BASE_LLAMA, {
-  architecture: {
-    numLayers: 80,
-    vocabSize: 32000,
-    numHeads: 64,
-    modelDims: 8192,
-    hiddenDims: 28672,
-    useMqa: true,
-    numKvHeads: 8,
-  },
+  architecture: LLAMA_70B_ARCHITECTURE,
   serving: { enableGenerateStream: false },
   ...TEST_MODE,
 });
