@@ -68,7 +68,7 @@ def test_load_reports_the_servables_methods():
 def test_load_of_an_unknown_kind_is_invalid_argument():
     [reply] = Harness().handle(Load(1, {"kind": "nope"}, "None", 0))
     assert reply == ErrorReply(
-        1, "INVALID_ARGUMENT", "unknown servable kind 'nope'; this worker builds: echo, lm/llama"
+        1, "INVALID_ARGUMENT", "unknown servable kind 'nope'; this worker builds: echo, lm/llama, lm/lm_cloud"
     )
 
 

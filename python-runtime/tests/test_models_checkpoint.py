@@ -9,10 +9,18 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sax_worker.models.checkpoint import load_params, parse_step, save_params, step_dir_name
-from sax_worker.models.llama_config import LlamaConfig
-from sax_worker.models.llama_params import flatten_params, init_params
-from sax_worker.models.lm_servable import build_llama_servable
+from sax_worker.models.checkpoint import (
+    COMMIT_MARKER,
+    is_committed,
+    load_params,
+    parse_step,
+    save_params,
+    step_dir_name,
+    write_array,
+)
+from sax_worker.models.decoder_config import DecoderConfig
+from sax_worker.models.decoder_params import flatten, init_params
+from sax_worker.models.lm_servable import build_lm_servable
 
 MODEL = {
     "family": "llama",
@@ -27,19 +35,37 @@ MODEL = {
     "dtype": "float32",
 }
 SERVING = {"inputSeqLen": 8, "maxDecodeSteps": 4, "numSamples": 1, "topK": 1, "extraInputs": {}}
-CFG = LlamaConfig.from_dict(MODEL)
+CFG = DecoderConfig.from_dict(MODEL)
+LM_CLOUD = DecoderConfig(
+    family="lm_cloud",
+    num_layers=2,
+    model_dims=16,
+    hidden_dims=32,
+    num_heads=2,
+    num_kv_heads=2,
+    dims_per_head=8,
+    vocab_size=50,
+    attention_logit_cap=50.0,
+    output_logit_cap=30.0,
+    dtype="float32",
+)
+
+
+def load(cfg, step_dir):
+    params, _ = load_params(cfg, step_dir)
+    return params
 
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     """A step directory holding the seed-3 random weights."""
     step_dir = tmp_path_factory.mktemp("ckpt") / step_dir_name(0)
-    save_params(init_params(CFG, jax.random.key(3)), step_dir)
+    save_params(CFG, init_params(CFG, jax.random.key(3)), step_dir)
     return step_dir
 
 
 def assert_same_params(a, b):
-    flat_a, flat_b = flatten_params(a), flatten_params(b)
+    flat_a, flat_b = flatten(a), flatten(b)
     assert flat_a.keys() == flat_b.keys()
     for name in flat_a:
         np.testing.assert_array_equal(np.asarray(flat_a[name]), np.asarray(flat_b[name]), err_msg=name)
@@ -54,14 +80,39 @@ def test_save_writes_the_pax_layout(saved):
 
 
 def test_save_then_load_round_trips_every_variable(saved):
-    assert_same_params(load_params(CFG, saved), init_params(CFG, jax.random.key(3)))
+    params, stats = load_params(CFG, saved)
+    assert_same_params(params, init_params(CFG, jax.random.key(3)))
+    assert stats.arrays == len(list(saved.glob("state/mdl_vars.*")))
+    assert stats.bytes == sum(np.asarray(x).nbytes for x in flatten(params).values())
+
+
+def test_lm_cloud_checkpoints_hold_the_layers_stacked(tmp_path):
+    params = init_params(LM_CLOUD, jax.random.key(5))
+    save_params(LM_CLOUD, params, tmp_path / step_dir_name(0))
+
+    state = tmp_path / step_dir_name(0) / "state"
+    stacked = state / "mdl_vars.params.lm.transformer.repeat.sub.x_layers_0.ff_layer.ffn_layer1.bias.b"
+    assert json.loads((stacked / ".zarray").read_text())["shape"] == [2, 32]
+    assert (state / "mdl_vars.params.lm.transformer.repeat.sub.x_layers_0.layer_norm.bias").is_dir()
+    assert (
+        state
+        / "mdl_vars.params.lm.transformer.repeat.sub.x_layers_0.self_attention.per_dim_scale.per_dim_scale"
+    ).is_dir()
+    assert not (state / "mdl_vars.params.lm.embedding_lookup.emb_var").exists()  # tied to the softmax
+    assert_same_params(load(LM_CLOUD, tmp_path / step_dir_name(0)), params)
+
+
+def test_progress_is_reported_per_array(saved):
+    seen = []
+    load_params(CFG, saved, progress=lambda done, total, nbytes: seen.append((done, total)))
+    assert seen[-1][0] == seen[-1][1] == len(seen)
 
 
 def test_a_servable_from_a_saved_checkpoint_answers_like_the_original(tmp_path):
     config = {"kind": "lm", "architecture": MODEL, "serving": SERVING, "randomWeightsWhenNoCheckpoint": True}
-    original = build_llama_servable(config, "None", 3)
-    save_params(original.params, tmp_path / step_dir_name(0))
-    loaded = build_llama_servable(config, str(tmp_path / step_dir_name(0)), 3)
+    original = build_lm_servable(config, "None", 3)
+    save_params(original.cfg, original.params, tmp_path / step_dir_name(0))
+    loaded = build_lm_servable(config, str(tmp_path / step_dir_name(0)), 3)
 
     def answers(servable):
         generated = servable.call("lm.generate", {"text": "round trip"})
@@ -74,36 +125,50 @@ def test_bfloat16_weights_round_trip(tmp_path):
     cfg = dataclasses.replace(CFG, dtype="bfloat16")
     params = init_params(cfg, jax.random.key(1))
 
-    save_params(params, tmp_path / "checkpoint_00000007")
+    save_params(cfg, params, tmp_path / "checkpoint_00000007")
 
-    loaded = load_params(cfg, tmp_path / "checkpoint_00000007")
-    assert flatten_params(loaded)["lm.final_ln.scale"].dtype == jnp.bfloat16
+    loaded = load(cfg, tmp_path / "checkpoint_00000007")
+    assert loaded["final_norm"]["scale"].dtype == jnp.bfloat16
     assert_same_params(loaded, params)
 
 
 def test_float32_checkpoints_are_cast_to_the_config_dtype(saved):
-    loaded = load_params(dataclasses.replace(CFG, dtype="bfloat16"), saved)
-    assert flatten_params(loaded)["lm.softmax.logits_ffn.linear.w"].dtype == jnp.bfloat16
+    loaded = load(dataclasses.replace(CFG, dtype="bfloat16"), saved)
+    assert loaded["softmax"].dtype == jnp.bfloat16
 
 
 def test_legacy_checkpoints_with_arrays_in_the_step_directory_load(saved, tmp_path):
     legacy = tmp_path / "12"
     shutil.copytree(saved / "state", legacy)
+    shutil.copy(saved / COMMIT_MARKER, legacy)
 
-    assert_same_params(load_params(CFG, legacy), load_params(CFG, saved))
+    assert_same_params(load(CFG, legacy), load(CFG, saved))
 
 
-def test_save_replaces_an_existing_step_directory(saved, tmp_path):
+def test_an_uncommitted_step_directory_does_not_load(saved, tmp_path):
+    partial = tmp_path / step_dir_name(0)
+    shutil.copytree(saved, partial)
+    (partial / COMMIT_MARKER).unlink()
+
+    assert not is_committed(str(partial))
+    with pytest.raises(ValueError, match=r"has no commit_success\.txt: it is incomplete"):
+        load_params(CFG, partial)
+
+
+def test_save_completes_a_partial_directory_but_never_overwrites_a_committed_one(saved, tmp_path):
     target = tmp_path / step_dir_name(1)
-    save_params(init_params(CFG, jax.random.key(0)), target)
-    save_params(load_params(CFG, saved), target)
+    write_array(
+        str(target), "lm.final_ln.scale", np.full((16,), 7.0, np.float32)
+    )  # a crashed writer's leftovers
+    save_params(CFG, load(CFG, saved), target)
 
-    assert_same_params(load_params(CFG, target), load_params(CFG, saved))
-    assert sorted(p.name for p in tmp_path.iterdir()) == [step_dir_name(1)]  # no staging leftovers
+    assert_same_params(load(CFG, target), load(CFG, saved))
+    with pytest.raises(ValueError, match="already committed"):
+        save_params(CFG, init_params(CFG, jax.random.key(0)), target)
 
 
 def test_a_missing_directory_is_a_value_error(tmp_path):
-    with pytest.raises(ValueError, match="must be a directory"):
+    with pytest.raises(ValueError, match="Must be a directory"):
         load_params(CFG, tmp_path / "checkpoint_00000000")
 
 
@@ -123,7 +188,7 @@ def test_a_missing_variable_is_named(saved, tmp_path):
 
 def test_a_checkpoint_of_another_shape_is_a_value_error(saved):
     other = dataclasses.replace(CFG, hidden_dims=48)
-    with pytest.raises(ValueError, match=r"wrong shapes lm\.transformer\.x_layers_0\.ff_layer"):
+    with pytest.raises(ValueError, match=r"variable lm\.transformer\.x_layers_0\.ff_layer\.\S+ has shape"):
         load_params(other, saved)
 
 
@@ -132,7 +197,7 @@ def test_a_corrupt_array_is_a_value_error(saved, tmp_path):
     shutil.copytree(saved, broken)
     (broken / "state" / "mdl_vars.params.lm.final_ln.scale" / ".zarray").write_text("{not json")
 
-    with pytest.raises(ValueError, match=r"lm\.final_ln\.scale .* is unreadable"):
+    with pytest.raises(ValueError, match=r"lm\.final_ln\.scale under .* is unreadable"):
         load_params(CFG, broken)
 
 

@@ -1,4 +1,4 @@
-"""LlamaLmServable end to end on a tiny random model: generate, stream, score, embed (spec data-plane §3)."""
+"""LmServable end to end on a tiny random LLaMA: generate, stream, score, embed, gradient (spec §3)."""
 
 import math
 
@@ -7,11 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sax_worker.models import llama, lm_programs
+from sax_worker.models import decoder, lm_programs
 from sax_worker.models.byte_tokenizer import ByteTokenizer
-from sax_worker.models.llama_config import LlamaConfig
-from sax_worker.models.llama_params import flatten_params, unflatten_params
-from sax_worker.models.lm_servable import LlamaLmServable, build_llama_servable
+from sax_worker.models.decoder_config import DecoderConfig
+from sax_worker.models.lm_servable import LmServable, build_lm_servable
 from sax_worker.models.lm_serving_config import LmServingConfig
 
 MODEL = {
@@ -47,7 +46,7 @@ SAMPLING = {
     "temperature": 1.0,
     "extraInputs": {"temperature": 1.0, "per_example_max_decode_steps": MAX_STEPS, "per_example_top_k": 40},
 }
-CFG = LlamaConfig.from_dict(MODEL)
+CFG = DecoderConfig.from_dict(MODEL)
 REFERENCE_LENGTH = 32  # reference forwards are right-padded to one length, so they compile once
 
 
@@ -59,13 +58,13 @@ def build(serving, seed=0):
         "serving": serving,
         "randomWeightsWhenNoCheckpoint": True,
     }
-    return build_llama_servable(config, "None", seed)
+    return build_lm_servable(config, "None", seed)
 
 
 def with_params(servable, params):
     """The same servable over other weights (same shapes, so the compiled programs are reused)."""
     key = jax.random.key(0)
-    return LlamaLmServable(servable.cfg, params, servable.tokenizer, servable.serving, key)
+    return LmServable(servable.cfg, params, servable.tokenizer, servable.serving, key)
 
 
 def with_eos_logit(params, bias):
@@ -74,18 +73,16 @@ def with_eos_logit(params, bias):
     Residual dim 0 is a constant 30 (embedding column, with no layer writing to it), so the final hidden
     state's dim 0 is positive and only the EOS column of the output projection reads it.
     """
-    flat = {name: np.array(value) for name, value in flatten_params(params).items()}
-    flat["lm.embedding_lookup.emb_var"][:, 0] = 30.0
-    for i in range(CFG.num_layers):
-        flat[f"lm.transformer.x_layers_{i}.self_attention.post.w"][0] = 0.0
-        flat[f"lm.transformer.x_layers_{i}.ff_layer.ffn_layer2.linear.w"][:, 0] = 0.0
-    out = flat["lm.softmax.logits_ffn.linear.w"]
-    out[0, :] = 0.0
-    out[0, EOS] = bias
-    return jax.device_put(unflatten_params(flat))
+    params = jax.tree_util.tree_map(np.array, params)
+    params["embedding"][:, 0] = 30.0
+    params["layers"]["post"][:, 0] = 0.0  # [L, D, N, H]: nothing writes residual dim 0
+    params["layers"]["down"][:, :, 0] = 0.0  # [L, F, D]
+    params["softmax"][0, :] = 0.0
+    params["softmax"][0, EOS] = bias
+    return jax.device_put(params)
 
 
-_forward = jax.jit(llama.forward, static_argnums=1)
+_forward = jax.jit(decoder.forward, static_argnums=1)
 
 
 def reference(params, ids):
@@ -142,7 +139,7 @@ def test_decoding_stops_at_max_steps_without_eos(greedy):
     )
 
     state = programs.prefill(
-        params, np.array([[258, SOS, 65]], np.int32), np.array([2], np.int32), knobs, jax.random.key(0), 0
+        params, np.array([[SOS, 65, 258]], np.int32), np.array([2], np.int32), knobs, jax.random.key(0), 0
     )
     state = programs.decode(params, state, MAX_STEPS)
 
@@ -159,7 +156,7 @@ def test_generated_scores_equal_log_probs_of_an_independent_forward(sampler):
         np.full(2, 8, np.int32),
     )
     prompt = [SOS, *text_ids("abc")]
-    padded = np.array([[258] * (8 - len(prompt)) + prompt], np.int32)
+    padded = np.array([prompt + [258] * (8 - len(prompt))], np.int32)  # right-padded
 
     state = programs.prefill(
         sampler.params, padded, np.array([len(prompt)], np.int32), knobs, jax.random.key(1), 0
@@ -202,7 +199,7 @@ def test_per_example_top_k_of_one_gives_the_temperature_zero_text(sampler):
 
 def build_greedy_twin(servable):
     serving = LmServingConfig.from_dict(GREEDY)
-    return LlamaLmServable(servable.cfg, servable.params, servable.tokenizer, serving, jax.random.key(0))
+    return LmServable(servable.cfg, servable.params, servable.tokenizer, serving, jax.random.key(0))
 
 
 def test_per_example_max_decode_steps_limits_the_streamed_tokens(sampler):
@@ -288,28 +285,81 @@ def test_negative_temperature_is_rejected(sampler):
 
 def test_build_rejects_unknown_keys_and_small_vocabularies():
     with pytest.raises(ValueError, match="unknown keys \\['modle'\\]"):
-        build_llama_servable({"kind": "lm", "modle": MODEL}, "None", 0)
+        build_lm_servable({"kind": "lm", "modle": MODEL}, "None", 0)
     small = {"kind": "lm", "architecture": {**MODEL, "vocabSize": 200}, "testMode": True}
     with pytest.raises(ValueError, match="vocabulary of 259"):
-        build_llama_servable(small, "None", 0)
+        build_lm_servable(small, "None", 0)
 
 
 def test_checkpoint_none_needs_test_mode_or_random_weights_when_no_checkpoint():
-    with pytest.raises(ValueError, match="invalid checkpoint path None: must be a directory"):
-        build_llama_servable({"kind": "lm", "architecture": MODEL}, "None", 0)
-    assert build_llama_servable({"kind": "lm", "architecture": MODEL, "testMode": True}, "/ignored", 0)
+    with pytest.raises(ValueError, match=r"Invalid checkpoint path None\. Must be a directory\."):
+        build_lm_servable({"kind": "lm", "architecture": MODEL}, "None", 0)
+    assert build_lm_servable({"kind": "lm", "architecture": MODEL, "testMode": True}, "/ignored", 0)
 
 
 def test_build_with_a_missing_checkpoint_directory_fails(tmp_path):
-    with pytest.raises(ValueError, match="must be a directory"):
-        build_llama_servable({"kind": "lm", "architecture": MODEL}, str(tmp_path / "checkpoint_00000000"), 0)
+    with pytest.raises(ValueError, match="Must be a directory"):
+        build_lm_servable({"kind": "lm", "architecture": MODEL}, str(tmp_path / "checkpoint_00000000"), 0)
 
 
 def test_methods_follow_the_template_flags(greedy):
     serving = LmServingConfig.from_dict({**GREEDY, "generateOnly": True, "enableGenerateStream": False})
-    servable = LlamaLmServable(CFG, greedy.params, ByteTokenizer(), serving, jax.random.key(0))
+    servable = LmServable(CFG, greedy.params, ByteTokenizer(), serving, jax.random.key(0))
 
     assert servable.methods == {"lm.generate"}
     assert servable.streaming_methods == frozenset()
     with pytest.raises(ValueError, match=r"does not support lm\.score"):
         servable.call("lm.score", {"prefix": "a", "suffix": ["b"]})
+
+
+def test_gradient_scores_like_score_and_differentiates_the_input_embeddings():
+    servable = build({**GREEDY, "enableGradient": True})
+    prefix, suffix = "ab", "cd"
+    result = servable.call("lm.gradient", {"prefix": prefix, "suffix": suffix})
+
+    score = servable.call("lm.score", {"prefix": prefix, "suffix": [suffix]})["logp"][0]
+    assert result["score"] == [pytest.approx(score, abs=1e-5)]
+    assert result["gradients"]["total_loss"] == [pytest.approx(-score, abs=1e-5)]
+    ids = [SOS, *text_ids(prefix + suffix)]
+    grads = np.asarray(result["gradients"]["gradients/inputs/embeddings"]).reshape(len(ids), CFG.model_dims)
+
+    # Central difference of the loss along one embedding coordinate of the first prefix token.
+    def loss(delta):
+        params = jax.tree_util.tree_map(np.array, servable.params)
+        params["embedding"][ids[1], 3] += delta
+        log_probs, _ = reference(jax.device_put(params), ids)
+        return -sum(log_probs[i - 1, ids[i]] for i in range(1 + len(prefix), len(ids)))
+
+    numeric = (loss(1e-2) - loss(-1e-2)) / 2e-2
+    assert grads[1, 3] == pytest.approx(numeric, rel=2e-2, abs=1e-3)
+    assert not np.any(grads[len(ids) - 1])  # the last suffix token feeds no scored prediction
+
+
+def test_lm_cloud_servable_with_a_sentencepiece_vocabulary_answers():
+    architecture = {
+        "family": "lm_cloud",
+        "numLayers": 2,
+        "modelDims": 32,
+        "hiddenDims": 64,
+        "numHeads": 4,
+        "dimsPerHead": 8,
+        "vocabSize": 1000,
+        "dtype": "float32",
+    }
+    config = {
+        "kind": "lm",
+        "architecture": architecture,
+        "tokenizer": {"type": "sentencepiece", "path": "bundled:sax_test_1000.model", "sosId": 0, "eosId": 1},
+        "serving": {"inputSeqLen": 16, "maxDecodeSteps": 4, "enableGenerateStream": True},
+        "testMode": True,
+    }
+    servable = build_lm_servable(config, "None", 0)
+
+    texts = servable.call("lm.generate", {"text": "the module"})["texts"]
+    assert len(texts) == 2  # the template's NUM_SAMPLES
+    assert [t["score"] for t in texts] == sorted((t["score"] for t in texts), reverse=True)
+    chunks = list(servable.stream("lm.generate_stream", {"text": "the module"}))
+    assert chunks[-1]["items"][0]["scores"] == [0.0]
+    logp = servable.call("lm.score", {"prefix": "the", "suffix": [" module"]})["logp"][0]
+    assert math.isfinite(logp)
+    assert logp < 0

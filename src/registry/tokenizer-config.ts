@@ -14,8 +14,12 @@ const tokenizerPath = z
 /** The byte-level tokenizer's ids: bytes are ids 0…255, then the specials. */
 export const BYTE_TOKENIZER = { sosId: 256, eosId: 257, padId: 258, vocabSize: 259 } as const;
 
-/** The repository's 1000-piece SentencePiece test vocabulary (SOS 0, EOS 1), shipped with the worker. */
-export const BUNDLED_TEST_SPM_MODEL = "bundled:test_model.model";
+/**
+ * sax-ts's own 1000-piece SentencePiece test vocabulary (SOS 0, EOS 1, UNK 2, byte fallback), shipped with
+ * the worker and trained by python-runtime/scripts/train-test-tokenizer. It stands in for the small test
+ * vocabulary Saxml's LmCloud classes use: same size and special ids, different pieces.
+ */
+export const BUNDLED_TEST_SPM_MODEL = "bundled:sax_test_1000.model";
 
 /** SentencePiece (SPM_MODEL, SOS_ID, EOS_ID). */
 export const sentencePieceTokenizerSchema = z.strictObject({

@@ -6,7 +6,7 @@
 import type { ServableConfig } from "../registry/index.js";
 
 /** Builder keys of the Python workers: `kind`, or `kind/family` for configs with an architecture. */
-export const WORKER_SERVABLE_KINDS: ReadonlySet<string> = new Set(["echo", "lm/llama"]);
+export const WORKER_SERVABLE_KINDS: ReadonlySet<string> = new Set(["echo", "lm/llama", "lm/lm_cloud"]);
 
 /** The builder key a config selects, as the worker computes it. */
 export function servableKindOf(config: ServableConfig): string {

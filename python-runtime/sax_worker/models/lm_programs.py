@@ -1,10 +1,11 @@
-"""The jitted device programs of an LM servable: prefill, a decode chunk, score and embed.
+"""The jitted device programs of an LM servable: prefill, a decode chunk, score, embed and gradient.
 
-Decoding (spec §3.3): prompts are right-aligned in a bucket of P slots (left padding, positions counting
-from 0 at SOS), one forward fills the KV cache of P + M slots (M = max decode steps) and gives the first
-token's logits, and each decode step samples a token, records its raw log-prob and runs it through the
-model at slot P + step. All rows step together, so one scalar write index serves the batch. ``decode``
-runs up to ``num_steps`` steps in a ``lax.while_loop`` and returns to the host early when every row is done;
+Decoding (spec §3.3): a prefill runs the prompts [B, P] (right-padded, positions counting from 0 at SOS)
+through ``decoder.forward_kv`` and inserts their keys and values into a slot cache of P + M positions
+(M = max decode steps), one slot per sample row. Each decode step samples a token per row, records it
+with its raw log-prob and runs it through ``decoder.decode_step``; every row has its own length, so the
+same step serves rows that started at different times (continuous batching reuses it). ``decode`` runs
+up to ``num_steps`` steps in a ``lax.while_loop`` and returns to the host early when every row is done;
 generate asks for all M steps at once, streaming for one interval at a time (``num_steps`` is a traced
 scalar, so both share one compiled program).
 
@@ -25,9 +26,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from sax_worker.models import llama, sampling
-from sax_worker.models.llama_config import LlamaConfig
-from sax_worker.models.llama_params import Params
+from sax_worker.models import decoder, sampling
+from sax_worker.models.decoder_config import DecoderConfig
+from sax_worker.models.decoder_params import Params
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,10 +55,9 @@ class RowKnobs(NamedTuple):
 class DecodeState(NamedTuple):
     """Everything a decode chunk carries from one host round trip to the next. R = B·num_samples rows."""
 
-    cache: llama.KvCache  # [L, R, P+M, K, H]
+    cache: decoder.KvCache  # R slots of P+M positions
     logits: jax.Array  # [R, V] float32, for the next token
-    next_position: jax.Array  # [R] RoPE position of the next token
-    step: jax.Array  # [] tokens generated so far (every row steps together)
+    step: jax.Array  # [] decode steps run so far
     tokens: jax.Array  # [R, M] generated ids, pad after done
     log_probs: jax.Array  # [R, M] raw log-probs of generated ids, 0 after done
     lengths: jax.Array  # [R] generated ids per row, EOS included
@@ -78,7 +78,7 @@ class LmPrograms:
     equal shape (a reload, a second replica in one process) share compiled programs.
     """
 
-    def __init__(self, cfg: LlamaConfig, settings: DecodeSettings) -> None:
+    def __init__(self, cfg: DecoderConfig, settings: DecodeSettings) -> None:
         self.cfg = cfg
         self.settings = settings
 
@@ -91,7 +91,7 @@ class LmPrograms:
         method_key: jax.Array,
         request_index: int,
     ) -> DecodeState:
-        """Prompts ids [B, P] (right-aligned), prompt_lengths [B] incl. SOS -> state of B·num_samples rows.
+        """Prompts ids [B, P] (right-padded), prompt_lengths [B] incl. SOS -> state of B·num_samples rows.
 
         The request's key is ``fold_in(method_key, request_index)``, derived on the device.
         """
@@ -113,13 +113,24 @@ class LmPrograms:
         """Mean of the final normalised hidden states over valid positions: [B, T] -> [B, D] float32."""
         return _embed(self.cfg, params, ids, valid)
 
+    def gradient(
+        self, params: Params, ids: ArrayLike, labels: ArrayLike, valid: ArrayLike, score_mask: ArrayLike
+    ) -> tuple[jax.Array, jax.Array]:
+        """Like ``score``, plus the gradient of the loss (-score) w.r.t. the input embeddings [B, T, D]."""
+        return _gradient(self.cfg, params, ids, labels, valid, score_mask)
+
 
 # Traced bodies. Each bumps its trace counter: the Python body only runs while tracing.
 
 
+def _positions(ids: jax.Array) -> jax.Array:
+    """Positions of right-padded sequences: 0 at SOS, [B, T]."""
+    return jnp.broadcast_to(jnp.arange(ids.shape[1]), ids.shape)
+
+
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _prefill(
-    cfg: LlamaConfig,
+    cfg: DecoderConfig,
     s: DecodeSettings,
     params: Params,
     ids: jax.Array,
@@ -130,22 +141,20 @@ def _prefill(
 ) -> DecodeState:
     trace_counts["prefill"] += 1
     batch, bucket = ids.shape
-    slots = jnp.arange(bucket)[None, :]  # [1, P]
-    pad = (bucket - prompt_lengths)[:, None]  # [B, 1]
-    valid = slots >= pad  # [B, P]
-    positions = jnp.maximum(slots - pad, 0)  # [B, P]
-    cache = llama.empty_cache(cfg, batch, bucket + s.max_decode_steps)
-    logits, _, cache = llama.apply(params, cfg, ids, positions, valid, cache, 0)
+    valid = jnp.arange(bucket)[None, :] < prompt_lengths[:, None]  # [B, P]
+    logits, _, keys, values = decoder.forward_kv(params, cfg, ids, _positions(ids), valid)
+    last = jnp.take_along_axis(logits, (prompt_lengths - 1)[:, None, None], axis=1)[:, 0]  # [B, V]
 
     # Each prompt's rows are its samples, adjacent: row b·S + j is sample j of prompt b.
     def rows(x: jax.Array, axis: int = 0) -> jax.Array:
         return jnp.repeat(x, s.num_samples, axis=axis)
 
     num_rows = batch * s.num_samples
+    cache = decoder.empty_cache(cfg, num_rows, bucket + s.max_decode_steps)
+    cache = decoder.insert(cache, rows(keys, 1), rows(values, 1), rows(prompt_lengths), jnp.arange(num_rows))
     return DecodeState(
-        cache=llama.KvCache(rows(cache.k, 1), rows(cache.v, 1), rows(cache.valid)),
-        logits=rows(logits[:, -1, :]),
-        next_position=rows(prompt_lengths).astype(jnp.int32),
+        cache=cache,
+        logits=rows(last),
         step=jnp.zeros((), jnp.int32),
         tokens=jnp.full((num_rows, s.max_decode_steps), s.pad_id, jnp.int32),
         log_probs=jnp.zeros((num_rows, s.max_decode_steps), jnp.float32),
@@ -158,7 +167,7 @@ def _prefill(
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _decode(
-    cfg: LlamaConfig, s: DecodeSettings, params: Params, state: DecodeState, num_steps: jax.Array
+    cfg: DecoderConfig, s: DecodeSettings, params: Params, state: DecodeState, num_steps: jax.Array
 ) -> DecodeState:
     trace_counts["decode"] += 1
     end = jnp.minimum(state.step + num_steps, s.max_decode_steps)
@@ -169,8 +178,11 @@ def _decode(
     return jax.lax.while_loop(cond, functools.partial(_step, cfg, s, params), state)
 
 
-def _step(cfg: LlamaConfig, s: DecodeSettings, params: Params, st: DecodeState) -> DecodeState:
-    """Samples one token per row from ``st.logits``, records it, and runs it through the model."""
+def _step(cfg: DecoderConfig, s: DecodeSettings, params: Params, st: DecodeState) -> DecodeState:
+    """Samples one token per live row from ``st.logits``, records it, and runs it through the model.
+
+    Each row writes at its own index (its generated count), so rows need not have started together.
+    """
     if s.greedy:
         token = sampling.greedy(st.logits)
     else:
@@ -182,33 +194,36 @@ def _step(cfg: LlamaConfig, s: DecodeSettings, params: Params, st: DecodeState) 
             per_example_top_k=st.knobs.top_k,
             top_p=st.knobs.top_p,
         )
-    log_prob = llama.token_log_probs(st.logits, token)  # [R]
-    token = jnp.where(st.done, s.pad_id, token)
-    log_prob = jnp.where(st.done, 0.0, log_prob)
-    lengths = st.lengths + (~st.done).astype(jnp.int32)
+    live = ~st.done
+    log_prob = decoder.token_log_probs(st.logits, token)  # [R]
+    token = jnp.where(live, token, s.pad_id)
+    rows = jnp.arange(token.shape[0])
+    index = jnp.where(live, st.lengths, s.max_decode_steps)  # out of range: dropped
+    lengths = st.lengths + live.astype(jnp.int32)
     stopped = jnp.isin(token, jnp.asarray(s.stop_ids, jnp.int32))
     done = st.done | stopped | (lengths >= st.knobs.max_steps)
-
-    bucket = st.cache.valid.shape[1] - s.max_decode_steps
-    ones = jnp.ones((token.shape[0], 1), jnp.bool_)
-    logits, _, cache = llama.apply(
-        params, cfg, token[:, None], st.next_position[:, None], ones, st.cache, bucket + st.step
-    )
+    logits, cache = decoder.decode_step(params, cfg, st.cache, token, live)
     return st._replace(
         cache=cache,
-        logits=logits[:, 0, :],
-        next_position=st.next_position + 1,
+        logits=logits,
         step=st.step + 1,
-        tokens=st.tokens.at[:, st.step].set(token),
-        log_probs=st.log_probs.at[:, st.step].set(log_prob),
+        tokens=st.tokens.at[rows, index].set(token, mode="drop"),
+        log_probs=st.log_probs.at[rows, index].set(log_prob, mode="drop"),
         lengths=lengths,
         done=done,
     )
 
 
+def _suffix_log_probs(
+    cfg: DecoderConfig, params: Params, ids: jax.Array, labels: jax.Array, valid: jax.Array
+) -> jax.Array:
+    logits, _ = decoder.forward(params, cfg, ids, _positions(ids), valid)
+    return decoder.token_log_probs(logits, labels)  # [B, T]
+
+
 @functools.partial(jax.jit, static_argnums=0)
 def _score(
-    cfg: LlamaConfig,
+    cfg: DecoderConfig,
     params: Params,
     ids: jax.Array,
     labels: jax.Array,
@@ -216,17 +231,37 @@ def _score(
     score_mask: jax.Array,
 ) -> jax.Array:
     trace_counts["score"] += 1
-    positions = jnp.broadcast_to(jnp.arange(ids.shape[1]), ids.shape)  # right padding: 0 at SOS
-    logits, _ = llama.forward(params, cfg, ids, positions, valid)
-    log_probs = llama.token_log_probs(logits, labels)  # [B, T]
+    log_probs = _suffix_log_probs(cfg, params, ids, labels, valid)
     return jnp.sum(jnp.where(score_mask, log_probs, 0.0), axis=-1)
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _embed(cfg: LlamaConfig, params: Params, ids: jax.Array, valid: jax.Array) -> jax.Array:
+def _embed(cfg: DecoderConfig, params: Params, ids: jax.Array, valid: jax.Array) -> jax.Array:
     trace_counts["embed"] += 1
-    positions = jnp.broadcast_to(jnp.arange(ids.shape[1]), ids.shape)
-    _, hidden = llama.forward(params, cfg, ids, positions, valid)
+    _, hidden = decoder.forward(params, cfg, ids, _positions(ids), valid)
     weights = valid.astype(jnp.float32)[:, :, None]  # [B, T, 1]
     total = jnp.sum(hidden.astype(jnp.float32) * weights, axis=1)  # [B, D]
     return total / jnp.maximum(jnp.sum(weights, axis=1), 1.0)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _gradient(
+    cfg: DecoderConfig,
+    params: Params,
+    ids: jax.Array,
+    labels: jax.Array,
+    valid: jax.Array,
+    score_mask: jax.Array,
+) -> tuple[jax.Array, jax.Array]:
+    trace_counts["gradient"] += 1
+    positions = _positions(ids)
+
+    def loss(embeddings: jax.Array) -> tuple[jax.Array, jax.Array]:
+        x = embeddings.astype(cfg.activation_dtype)
+        logits, *_ = decoder.forward_from_embeddings(params, cfg, x, positions, valid)
+        scores = jnp.sum(jnp.where(score_mask, decoder.token_log_probs(logits, labels), 0.0), axis=-1)
+        return -jnp.sum(scores), scores
+
+    embeddings = decoder.embed(params, cfg, ids, positions).astype(jnp.float32)
+    (_, scores), grads = jax.value_and_grad(loss, has_aux=True)(embeddings)
+    return scores, grads

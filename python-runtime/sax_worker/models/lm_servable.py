@@ -1,11 +1,11 @@
-"""``LlamaLmServable``: the LM methods of spec data-plane §3 over a plain-JAX LLaMA.
+"""``LmServable``: the LM methods of spec data-plane §3 over a plain-JAX decoder (LLaMA or LmCloud).
 
-How the parts fit: ``build_llama_servable`` parses the servable config once (architecture, tokenizer,
-serving knobs), gets weights (seeded random or a step directory) and builds the servable. Each request
-is validated and tokenised on the host (``lm_requests``, ``byte_tokenizer``), padded to a bucket, and run
-through the jitted programs of ``lm_programs``; results are detokenised on the host. One request is one
-device batch (``numSamples`` rows for generate); batching across requests and continuous batching are
-later work that reuses the same programs with B > 1.
+How the parts fit: ``build_lm_servable`` parses the servable config once (architecture, tokenizer,
+serving knobs), gets weights (seeded random or a committed step directory), places them on the serving
+mesh and builds the servable. Each request is validated and tokenised on the host (``lm_requests``,
+``tokenizers``), padded to a bucket, and run through the jitted programs of ``lm_programs``; results are
+detokenised on the host. One request is one device batch (``numSamples`` rows for generate); batching
+across requests reuses the same programs with B > 1.
 
 Randomness (spec §3.4): the load seed splits into an init key and a methods key; each method gets its own
 key (methods in sorted name order) and each request folds in that method's request counter. A servable
@@ -15,6 +15,8 @@ built with the same seed and sent the same sequence of requests answers identica
 from __future__ import annotations
 
 import math
+import sys
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -22,12 +24,13 @@ import jax
 import numpy as np
 
 from sax_worker.models import checkpoint as checkpoints
-from sax_worker.models.byte_tokenizer import ByteTokenizer
-from sax_worker.models.llama_config import LlamaConfig
-from sax_worker.models.llama_params import Params, init_params
+from sax_worker.models.decoder_config import DecoderConfig
+from sax_worker.models.decoder_params import Params, init_params, num_params
 from sax_worker.models.lm_programs import DecodeSettings, DecodeState, LmPrograms, RowKnobs
 from sax_worker.models.lm_requests import extra_input_items, sample_knobs, text_field
 from sax_worker.models.lm_serving_config import LmServingConfig
+from sax_worker.models.mesh import place_params, serving_mesh
+from sax_worker.models.tokenizers import Tokenizer, tokenizer_from_dict
 
 Payload = Mapping[str, Any]
 
@@ -48,14 +51,14 @@ _CONFIG_KEYS = frozenset(
 )
 
 
-class LlamaLmServable:
-    """A loaded LLaMA answering lm.generate, lm.generate_stream, lm.score and lm.embed."""
+class LmServable:
+    """A loaded decoder answering the LM methods its serving config enables."""
 
     def __init__(
         self,
-        cfg: LlamaConfig,
+        cfg: DecoderConfig,
         params: Params,
-        tokenizer: ByteTokenizer,
+        tokenizer: Tokenizer,
         serving: LmServingConfig,
         methods_key: jax.Array,
     ) -> None:
@@ -79,6 +82,8 @@ class LlamaLmServable:
         names = sorted(serving.methods)
         self._method_keys = dict(zip(names, jax.random.split(methods_key, len(names)), strict=True))
         self._request_counts = dict.fromkeys(names, 0)
+        #: What loading cost, for the model server's status (see ``build_lm_servable``).
+        self.load_info: dict[str, float] = {"parameters": float(num_params(cfg))}
 
     @property
     def methods(self) -> frozenset[str]:
@@ -100,6 +105,8 @@ class LlamaLmServable:
             return self._generate(request)
         if method == "lm.score":
             return self._score(request)
+        if method == "lm.gradient":
+            return self._gradient(request)
         return self._embed(request)
 
     def stream(self, method: str, request: Payload) -> Iterator[Payload]:
@@ -126,6 +133,8 @@ class LlamaLmServable:
                 self.programs.score(self.params, ids, ids, mask, mask)
             if "lm.embed" in self.methods:
                 self.programs.embed(self.params, ids, mask)
+            if "lm.gradient" in self.methods:
+                self.programs.gradient(self.params, ids, ids, mask, mask)
 
     # lm.generate / lm.generate_stream
 
@@ -198,27 +207,58 @@ class LlamaLmServable:
             top_p=np.full(rows, knobs.top_p, np.float32),
             max_steps=np.full(rows, knobs.max_decode_steps, np.int32),
         )
-        padded = np.asarray([[self.tokenizer.pad_id] * (bucket - len(ids)) + ids], np.int32)  # [1, P]
+        padded = _right_pad(ids, bucket, self.tokenizer.pad_id)  # [1, P]
         lengths = np.asarray([len(ids)], np.int32)  # [1]
         return self.programs.prefill(
             self.params, padded, lengths, row_knobs, self._method_keys[method], request_index
         )
 
     def _encode(self, text: str, max_length: int) -> list[int]:
-        if self.serving.fail_on_input_truncation and len(text.encode("utf-8")) > max_length - 1:
-            # The reference fails the batch in pre-processing, an INTERNAL error.
-            raise RuntimeError(f"Preprocessing error: input is longer than {max_length - 1} tokens")
+        if self.serving.fail_on_input_truncation:
+            count = len(self.tokenizer.encode(text, sys.maxsize)) - 1  # without SOS
+            if count > max_length - 1:
+                # The reference fails the batch in pre-processing, an INTERNAL error.
+                raise RuntimeError(
+                    f"Preprocessing error: input has {count} tokens, more than {max_length - 1}"
+                )
         return self.tokenizer.encode(text, max_length, slice_left=self.serving.slice_left)
 
     # lm.score / lm.embed
 
     def _score(self, request: Payload) -> Payload:
         """log p(suffix | SOS prefix) summed over the suffix ids (spec §3.5)."""
-        prefix = text_field(request, "prefix", "")
         suffixes = request.get("suffix") or [""]
         if not isinstance(suffixes, list | tuple) or len(suffixes) != 1:
             raise ValueError(f"lm.score takes exactly one suffix, got {len(suffixes)}")
-        suffix = text_field({"suffix": suffixes[0]}, "suffix")
+        arrays, scored = self._scoring_inputs(text_field(request, "prefix", ""), suffixes[0], request)
+        total = float(self.programs.score(self.params, *arrays)[0])
+        if self.serving.scoring_use_geomean_prob_score:
+            total = math.exp(total / max(scored, 1))
+        return {"logp": [total]}
+
+    def _gradient(self, request: Payload) -> Payload:
+        """The score of (prefix, suffix), the loss (its negation) and d loss / d input embeddings (§3.9).
+
+        Gradients cover the [SOS] + prefix + suffix positions, flattened row-major ([T, D]).
+        """
+        prefix, suffix = text_field(request, "prefix", ""), request.get("suffix", "")
+        arrays, _ = self._scoring_inputs(prefix, suffix, request)
+        scores, grads = self.programs.gradient(self.params, *arrays)
+        length = int(np.sum(arrays[2]))
+        score = float(scores[0])
+        return {
+            "score": [score],
+            "gradients": {
+                "total_loss": [-score],
+                "gradients/inputs/embeddings": np.asarray(grads[0, :length], np.float32).ravel().tolist(),
+            },
+        }
+
+    def _scoring_inputs(
+        self, prefix: str, suffix: Any, request: Payload
+    ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], int]:
+        """(ids, labels, valid, score mask) [1, bucket] for [SOS] + prefix + suffix, and the scored count."""
+        suffix = text_field({"suffix": suffix}, "suffix")
         extra_input_items(request, {})
         tok, serving = self.tokenizer, self.serving
         prefix_ids = self._encode(prefix, serving.input_seq_len)[1:]
@@ -227,17 +267,13 @@ class LlamaLmServable:
         labels = [*prefix_ids, *suffix_ids, tok.eos_id]
         mask = [False] * len(prefix_ids) + [True] * len(suffix_ids) + [serving.scoring_include_eos_score]
         bucket = serving.bucket_for(len(ids), serving.score_buckets)
-        logp = self.programs.score(
-            self.params,
+        arrays = (
             _right_pad(ids, bucket, tok.pad_id),
             _right_pad(labels, bucket, tok.pad_id),
             _right_pad([True] * len(ids), bucket, False),
             _right_pad(mask, bucket, False),
         )
-        total = float(logp[0])
-        if serving.scoring_use_geomean_prob_score:
-            total = math.exp(total / max(sum(mask), 1))
-        return {"logp": [total]}
+        return arrays, sum(mask)
 
     def _embed(self, request: Payload) -> Payload:
         """Mean of the final (normalised) hidden states over [SOS] + the text's ids; float32 [D]."""
@@ -263,29 +299,43 @@ def _right_pad(values: list[Any], length: int, fill: int | bool) -> np.ndarray:
     return np.asarray([list(values) + [fill] * (length - len(values))], dtype)
 
 
-def build_llama_servable(config: Mapping[str, Any], checkpoint: str, seed: int) -> LlamaLmServable:
-    """Builds a LLaMA LM servable from the model server's LM servable config.
+def build_lm_servable(config: Mapping[str, Any], checkpoint: str, seed: int) -> LmServable:
+    """Builds an LM servable from the model server's LM servable config.
 
-    ``config`` keys: ``kind`` ("lm"), ``framework`` ("jax"), ``architecture`` (``LlamaConfig.from_dict``),
-    ``tokenizer`` (``{"type": "bytes", …}``; @default the byte tokenizer), ``serving``
-    (``LmServingConfig.from_dict``; @default the template), ``meshShapes`` (ignored: one device for now),
-    ``testMode`` (ignore the checkpoint, use seeded random weights) and ``randomWeightsWhenNoCheckpoint``
-    (checkpoint "None" means seeded random weights). Otherwise ``checkpoint`` must be a step directory
-    (``…/checkpoint_00000000``). Invalid configs and checkpoints raise ``ValueError``.
+    ``config`` keys: ``kind`` ("lm"), ``framework`` ("jax"), ``architecture``
+    (``DecoderConfig.from_dict``), ``tokenizer`` (``tokenizers.tokenizer_from_dict``; @default bytes),
+    ``serving`` (``LmServingConfig.from_dict``; @default the template), ``meshShapes`` (tried in order,
+    ``mesh.serving_mesh``; @default [[1, 1, 1]]), ``testMode`` (ignore the checkpoint, use seeded random
+    weights) and ``randomWeightsWhenNoCheckpoint`` (checkpoint "None" means seeded random weights).
+    Otherwise ``checkpoint`` must be a committed step directory (``…/checkpoint_00000000``, local or
+    ``gs://``). Invalid configs and checkpoints raise ``ValueError``. The servable's ``load_info`` gets
+    the parameter count, the seconds spent reading or initialising weights and the bytes read.
     """
     unknown = sorted(set(config) - _CONFIG_KEYS)
     if unknown:
-        raise ValueError(f"llama servable config: unknown keys {unknown}; expected {sorted(_CONFIG_KEYS)}")
+        raise ValueError(f"lm servable config: unknown keys {unknown}; expected {sorted(_CONFIG_KEYS)}")
     if config.get("kind", "lm") != "lm" or config.get("framework", "jax") != "jax":
-        raise ValueError("llama servable config: kind must be 'lm' and framework 'jax'")
+        raise ValueError("lm servable config: kind must be 'lm' and framework 'jax'")
     if "architecture" not in config:
-        raise ValueError("llama servable config: missing 'architecture'")
-    cfg = LlamaConfig.from_dict(config["architecture"])
-    tokenizer = ByteTokenizer.from_dict(config.get("tokenizer", {"type": "bytes"}))
+        raise ValueError("lm servable config: missing 'architecture'")
+    cfg = DecoderConfig.from_dict(config["architecture"])
+    tokenizer = tokenizer_from_dict(config.get("tokenizer", {"type": "bytes"}))
     serving = LmServingConfig.from_dict(config.get("serving", {}))
+    mesh = serving_mesh(config.get("meshShapes") or [[1, 1, 1]])
     init_key, methods_key = jax.random.split(jax.random.key(seed))
     random_weights = config.get("testMode", False) or (
         checkpoint == NO_CHECKPOINT and config.get("randomWeightsWhenNoCheckpoint", False)
     )
-    params = init_params(cfg, init_key) if random_weights else checkpoints.load_params(cfg, checkpoint)
-    return LlamaLmServable(cfg, params, tokenizer, serving, methods_key)
+    start = time.monotonic()
+    if random_weights:
+        host, read_bytes = init_params(cfg, init_key), 0
+    else:
+        host, stats = checkpoints.load_params(cfg, checkpoint)
+        read_bytes = stats.bytes
+    params = place_params(cfg, host, mesh)
+    del host
+    servable = LmServable(cfg, params, tokenizer, serving, methods_key)
+    servable.load_info.update(
+        {"weights_seconds": time.monotonic() - start, "checkpoint_bytes": float(read_bytes)}
+    )
+    return servable

@@ -4,7 +4,7 @@ The model server sends its ``serving`` object with every template knob resolved 
 defaults below are the template's, used when a key is absent). This module accepts exactly that key set
 and turns it into ``LmServingConfig``: knobs that change decoding are kept, scheduling knobs (batch size,
 live batches, batching window) are the worker core's business and only checked for presence, and knobs
-whose features this servable lacks (beam search, tokenized input, lm.gradient, ...) must keep their
+whose features this servable lacks (beam search, tokenized input, ...) must keep their
 template default, else ``ValueError`` says which one.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 #: Every LM method an LM servable may answer.
-LM_METHODS = frozenset({"lm.generate", "lm.generate_stream", "lm.score", "lm.embed"})
+LM_METHODS = frozenset({"lm.generate", "lm.generate_stream", "lm.score", "lm.embed", "lm.gradient"})
 
 #: Extra inputs the decoder understands (spec §3.3), with the type their values are cast to.
 EXTRA_INPUT_KINDS: Mapping[str, type] = {
@@ -36,7 +36,6 @@ _IGNORED_KEYS = frozenset(
 # Features this servable does not support: a config must leave each knob at this value (else ValueError).
 _UNSUPPORTED = {
     "useBeamSearch": False,
-    "enableGradient": False,
     "tokenizedInput": False,
     "tokenizedOutput": False,
     "eosPaddingAndNoSos": False,
@@ -65,7 +64,15 @@ _FIELD_BY_KEY = {
 }
 # Keys turned into ``methods``.
 _METHOD_KEYS = frozenset(
-    {"generateOnly", "scoreOnly", "enableGenerate", "enableGenerateStream", "enableScore", "embed"}
+    {
+        "generateOnly",
+        "scoreOnly",
+        "enableGenerate",
+        "enableGenerateStream",
+        "enableScore",
+        "embed",
+        "enableGradient",
+    }
 )
 _ALL_KEYS = (
     frozenset(_FIELD_BY_KEY)
@@ -184,8 +191,9 @@ class LmServingConfig:
         Methods follow the template (spec §1.4): lm.score if ``enableScore`` and not ``generateOnly``;
         lm.generate if ``enableGenerate`` and not ``scoreOnly``; lm.generate_stream if
         ``enableGenerateStream`` and not ``scoreOnly``; lm.embed if ``embed`` names the ``embed`` method
-        and its ``embedding`` output and not ``generateOnly``. ``maxDecodeSteps`` may be a list (its
-        maximum is used: one cache of the largest size is equivalent to the reference's growing one).
+        and its ``embedding`` output and not ``generateOnly``; lm.gradient if ``enableGradient``.
+        ``maxDecodeSteps`` may be a list (its maximum is used: one cache of the largest size is
+        equivalent to the reference's growing one).
         """
         unknown = sorted(set(config) - _ALL_KEYS)
         if unknown:
@@ -231,6 +239,7 @@ def _methods(config: Mapping[str, Any]) -> frozenset[str]:
         "lm.generate": config.get("enableGenerate", True) and not score_only,
         "lm.generate_stream": config.get("enableGenerateStream", False) and not score_only,
         "lm.embed": None not in names and not generate_only,
+        "lm.gradient": config.get("enableGradient", False),
     }
     return frozenset(method for method, enabled in flags.items() if enabled)
 

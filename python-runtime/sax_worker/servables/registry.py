@@ -8,6 +8,7 @@ that importing this module, and running the worker core, stays framework-free.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
@@ -19,20 +20,23 @@ Builder = Callable[[Mapping[str, Any], str, int], Servable]
 """Builds a servable from (config, checkpoint path, seed); raises ValueError for a bad config."""
 
 
-def _build_jax_llama(config: Mapping[str, Any], checkpoint: str, seed: int) -> Servable:
-    """A LLaMA LM in JAX, compiled for every bucket before it reports loaded (as Saxml warms up)."""
+def _build_jax_lm(config: Mapping[str, Any], checkpoint: str, seed: int) -> Servable:
+    """A JAX decoder LM, compiled for every bucket before it reports loaded (as Saxml warms up)."""
     # Imported here so that the worker core, and workers of other kinds, never import JAX.
-    from sax_worker.models.lm_servable import build_llama_servable
+    from sax_worker.models.lm_servable import build_lm_servable
 
-    servable = build_llama_servable(config, checkpoint, seed)
+    servable = build_lm_servable(config, checkpoint, seed)
+    start = time.monotonic()
     servable.warm_up()
+    servable.load_info["compile_seconds"] = time.monotonic() - start
     return servable
 
 
 BUILDERS: Final[Mapping[str, Builder]] = MappingProxyType(
     {
         "echo": EchoServable.from_config,
-        "lm/llama": _build_jax_llama,
+        "lm/llama": _build_jax_lm,
+        "lm/lm_cloud": _build_jax_lm,
     }
 )
 """Keys are ``kind`` or ``kind/family``; a ``kind/family`` entry wins over a plain ``kind`` one."""

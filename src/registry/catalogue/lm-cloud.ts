@@ -18,7 +18,7 @@ const LmCloudSpmd2B: LmCloudConfigInput = {
     dimsPerHead: 128,
     vocabSize: 32000,
   },
-  // The repository's 1000-piece test vocabulary, although VOCAB_SIZE is 32000.
+  // sax-ts's own 1000-piece vocabulary, standing in for Saxml's test_model.model (VOCAB_SIZE stays 32000).
   tokenizer: { type: "sentencepiece", path: BUNDLED_TEST_SPM_MODEL, sosId: 0, eosId: 1 },
   meshShapes: [[1, 1, 4]],
   serving: { batchSize: 1 },

@@ -83,7 +83,7 @@ describe("catalogue", () => {
     expect(config.serving.extraInputs).toEqual({ temperature: 0.1 });
     expect(config.tokenizer).toEqual({
       type: "sentencepiece",
-      path: "bundled:test_model.model",
+      path: "bundled:sax_test_1000.model",
       sosId: 0,
       eosId: 1,
     });

@@ -1,0 +1,290 @@
+"""A decoder-only transformer in plain JAX: pure functions over the serving tree of ``decoder_params``.
+
+Two entry points cover every LM method:
+
+- ``forward_kv`` runs whole sequences (prompt prefill, score, embed, gradient) and returns each layer's
+  keys (post-RoPE) and values, ready to be ``insert``-ed into a KV cache;
+- ``decode_step`` runs one new token per cache slot against a ``KvCache`` of independent slots: each slot
+  has its own length, so requests may join and leave between steps (continuous batching).
+
+Layers run under one ``lax.scan`` over the stacked weights. Numerics follow the reference: weights and
+activations in ``cfg.dtype``; norm statistics, RoPE, attention softmax and log-probs in float32 (the
+reference keeps norm statistics in bf16; the spec accepts the small difference). Family differences
+(norms, positions, caps, FFN) are read from ``DecoderConfig``'s feature properties.
+
+Letters: B batch, T tokens, S cache slots, C cache length, D model dims, F hidden dims, N query heads,
+K kv heads, G = N/K queries per kv head, H dims per head, V vocab, L layers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
+
+from sax_worker.models.decoder_config import DecoderConfig, RopeScaling
+from sax_worker.models.decoder_params import Params
+
+# Finite rather than -inf so a query row with no valid key (padding) gives a uniform softmax, not NaN.
+_MASKED_LOGIT = -1e30
+# 1/softplus(0): a zero per-dim scale leaves queries scaled by exactly 1/√H (Praxis' convention).
+_PER_DIM_SCALE_NORMALISER = 1.442695041
+_SINUSOID_MAX_TIMESCALE = 10_000.0
+
+
+class KvCache(NamedTuple):
+    """Keys (post-RoPE) and values of every cache slot, and how many tokens each slot holds."""
+
+    k: jax.Array  # [L, S, C, K, H]
+    v: jax.Array  # [L, S, C, K, H]
+    lengths: jax.Array  # [S] int32: tokens held; also the position of the slot's next token
+
+
+def empty_cache(cfg: DecoderConfig, slots: int, length: int) -> KvCache:
+    """``slots`` empty slots of ``length`` positions each."""
+    shape = (cfg.num_layers, slots, length, cfg.num_kv_heads, cfg.dims_per_head)
+    return KvCache(
+        k=jnp.zeros(shape, cfg.activation_dtype),
+        v=jnp.zeros(shape, cfg.activation_dtype),
+        lengths=jnp.zeros((slots,), jnp.int32),
+    )
+
+
+def insert(cache: KvCache, k: jax.Array, v: jax.Array, lengths: jax.Array, slots: jax.Array) -> KvCache:
+    """Puts sequences' keys and values k, v [L, B, T, K, H] (T <= C) at the start of cache ``slots`` [B].
+
+    ``lengths`` [B] says how many of the T positions are real; the rest is overwritten as the slot decodes.
+    """
+    t = k.shape[2]
+    return KvCache(
+        k=cache.k.at[:, slots, :t].set(k.astype(cache.k.dtype)),
+        v=cache.v.at[:, slots, :t].set(v.astype(cache.v.dtype)),
+        lengths=cache.lengths.at[slots].set(lengths.astype(jnp.int32)),
+    )
+
+
+def norm(x: jax.Array, p: Params, cfg: DecoderConfig) -> jax.Array:
+    """RMSNorm (scale used directly) or LayerNorm (``1 + scale``, plus bias), statistics in float32."""
+    x32 = x.astype(jnp.float32)  # [..., D]
+    if cfg.layer_norm:
+        centred = x32 - jnp.mean(x32, axis=-1, keepdims=True)
+        normed = centred * jax.lax.rsqrt(jnp.mean(centred * centred, axis=-1, keepdims=True) + cfg.norm_eps)
+        out = normed * (1.0 + p["scale"].astype(jnp.float32)) + p["bias"].astype(jnp.float32)
+    else:
+        normed = x32 * jax.lax.rsqrt(jnp.mean(x32 * x32, axis=-1, keepdims=True) + cfg.norm_eps)
+        out = normed * p["scale"].astype(jnp.float32)
+    return out.astype(x.dtype)
+
+
+def rope_frequencies(dims_per_head: int, theta: float, scaling: RopeScaling | None = None) -> np.ndarray:
+    """Angular frequency of each interleaved pair j: 1 / theta^(2j/H), [H/2] float32.
+
+    With LLaMA-3.1 scaling (wavelength λ = 2π/f, context C = original_max_positions): λ < C/high keeps f,
+    λ > C/low divides it by ``factor``, and in between it blends with s = (C/λ - low) / (high - low):
+    (1-s)·f/factor + s·f.
+    """
+    freqs = 1.0 / theta ** (np.arange(0, dims_per_head, 2, dtype=np.float64) / dims_per_head)
+    if scaling is not None:
+        wavelength = 2 * np.pi / freqs
+        context = scaling.original_max_positions
+        s = (context / wavelength - scaling.low_freq_factor) / (
+            scaling.high_freq_factor - scaling.low_freq_factor
+        )
+        blended = (1 - s) * freqs / scaling.factor + s * freqs
+        freqs = np.where(
+            wavelength < context / scaling.high_freq_factor,
+            freqs,
+            np.where(wavelength > context / scaling.low_freq_factor, freqs / scaling.factor, blended),
+        )
+    return freqs.astype(np.float32)
+
+
+def rope(x: jax.Array, positions: jax.Array, freqs: ArrayLike) -> jax.Array:
+    """Rotary embedding over interleaved pairs (2j, 2j+1) of all H dims, by angle position · freqs[j].
+
+    x: [B, T, heads, H]; positions: [B, T]; freqs: [H/2] (``rope_frequencies``). Matches Meta's complex
+    formulation, so Meta weights need no permutation (spec §12).
+    """
+    angles = positions.astype(jnp.float32)[:, :, None, None] * jnp.asarray(freqs)  # [B, T, 1, H/2]
+    cos, sin = jnp.cos(angles), jnp.sin(angles)
+    x32 = x.astype(jnp.float32)
+    even, odd = x32[..., 0::2], x32[..., 1::2]  # [B, T, heads, H/2]
+    rotated = jnp.stack([even * cos - odd * sin, odd * cos + even * sin], axis=-1)  # [B, T, heads, H/2, 2]
+    return rotated.reshape(x.shape).astype(x.dtype)
+
+
+def sinusoid(positions: jax.Array, dims: int) -> jax.Array:
+    """Absolute position signal [B, T, D]: [sin | cos] of position times D/2 timescales from 1 to 10000."""
+    half = dims // 2
+    increment = math.log(_SINUSOID_MAX_TIMESCALE) / max(half - 1, 1)
+    inv_timescales = jnp.exp(jnp.arange(half, dtype=jnp.float32) * -increment)  # [D/2]
+    scaled = positions.astype(jnp.float32)[:, :, None] * inv_timescales  # [B, T, D/2]
+    return jnp.concatenate([jnp.sin(scaled), jnp.cos(scaled)], axis=-1)
+
+
+def embed(params: Params, cfg: DecoderConfig, ids: jax.Array, positions: jax.Array) -> jax.Array:
+    """Token (and, for sinusoidal families, position) embeddings [B, T, D]."""
+    if cfg.tied_embeddings:
+        table = params["softmax"]  # [D, V]
+        x = jnp.take(table.T, ids, axis=0) * jnp.asarray(math.sqrt(cfg.model_dims), table.dtype)
+    else:
+        x = jnp.take(params["embedding"], ids, axis=0)
+    if not cfg.rotary:
+        x = (x.astype(jnp.float32) + sinusoid(positions, cfg.model_dims)).astype(x.dtype)
+    return x
+
+
+def _project_qkv(
+    lp: Params, cfg: DecoderConfig, h: jax.Array, positions: jax.Array
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """h [B, T, D] -> q [B, T, N, H] (scaled, rotated), k [B, T, K, H] (rotated) and v [B, T, K, H]."""
+    if cfg.combined_qkv:
+        wq, wk, wv = lp["qkv"][0], lp["qkv"][1], lp["qkv"][2]  # each [D, N, H]; index 0/1/2 = q/k/v
+    else:
+        wq, wk, wv = lp["q"], lp["k"], lp["v"]
+    q = jnp.einsum("btd,dnh->btnh", h, wq)
+    k = jnp.einsum("btd,dkh->btkh", h, wk)
+    v = jnp.einsum("btd,dkh->btkh", h, wv)
+    if cfg.rotary:
+        freqs = rope_frequencies(cfg.dims_per_head, cfg.rope_theta, cfg.rope_scaling)  # a constant
+        q, k = rope(q, positions, freqs), rope(k, positions, freqs)
+    h_dims = cfg.dims_per_head
+    if cfg.per_dim_scale:
+        factor = _PER_DIM_SCALE_NORMALISER / math.sqrt(h_dims) * jax.nn.softplus(lp["per_dim_scale"])
+        q = (q.astype(jnp.float32) * factor.astype(jnp.float32)).astype(q.dtype)
+    else:
+        q = q * jnp.asarray(h_dims**-0.5, q.dtype)
+    return q, k, v
+
+
+def _attend(cfg: DecoderConfig, q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array) -> jax.Array:
+    """Grouped-query attention: q [B, T, N, H] over k, v [B, S, K, H] where mask [B, T, S] -> [B, T, N, H].
+
+    Query head n reads kv head n // G: splitting N into (K, G) puts heads k*G .. k*G+G-1 on kv head k.
+    """
+    b, t, n, h = q.shape
+    q = q.reshape(b, t, cfg.num_kv_heads, cfg.queries_per_kv_head, h)  # [B, T, K, G, H]
+    logits = jnp.einsum("btkgh,bskh->bkgts", q, k).astype(jnp.float32)  # [B, K, G, T, S]
+    if cfg.attention_logit_cap is not None:
+        logits = cfg.attention_logit_cap * jnp.tanh(logits / cfg.attention_logit_cap)
+    logits = jnp.where(mask[:, None, None, :, :], logits, _MASKED_LOGIT)
+    probs = jax.nn.softmax(logits, axis=-1).astype(v.dtype)
+    context = jnp.einsum("bkgts,bskh->btkgh", probs, v)  # [B, T, K, G, H]
+    return context.reshape(b, t, n, h)
+
+
+def _ffn(lp: Params, cfg: DecoderConfig, x: jax.Array) -> jax.Array:
+    """Pre-norm FFN on x [B, T, D]: SwiGLU (silu(g·W_gate) ⊙ g·W_1)·W_2, or GELU(g·W_1 + b_1)·W_2 + b_2."""
+    g = norm(x, lp["ffn_norm"], cfg)
+    if cfg.gated_ffn:
+        inner = jax.nn.silu(g @ lp["gate"]) * (g @ lp["up"])  # [B, T, F]
+        return inner @ lp["down"]
+    inner = jax.nn.gelu(g @ lp["up"] + lp["up_bias"], approximate=True)
+    return inner @ lp["down"] + lp["down_bias"]
+
+
+#: Given a block's new keys and values [B, T, K, H], the keys, values and mask [B, T, S] it attends to.
+KvRead = Callable[[jax.Array, jax.Array], tuple[jax.Array, jax.Array, jax.Array]]
+
+
+def _layer(
+    lp: Params, cfg: DecoderConfig, x: jax.Array, positions: jax.Array, kv: KvRead
+) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+    """One pre-norm block: the new x and the keys and values it attended to (``kv``'s choice)."""
+    q, k, v = _project_qkv(lp, cfg, norm(x, lp["attn_norm"], cfg), positions)
+    keys, values, mask = kv(k, v)
+    context = _attend(cfg, q, keys, values, mask)  # [B, T, N, H]
+    x = x + jnp.einsum("btnh,dnh->btd", context, lp["post"])
+    return x + _ffn(lp, cfg, x), (keys, values)
+
+
+def _output(params: Params, cfg: DecoderConfig, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Final norm and softmax: float32 logits [..., V] (soft-capped if configured), hidden [..., D]."""
+    hidden = norm(x, params["final_norm"], cfg)
+    logits = (hidden @ params["softmax"]).astype(jnp.float32)
+    if cfg.output_logit_cap is not None:
+        logits = cfg.output_logit_cap * jnp.tanh(logits / cfg.output_logit_cap)
+    return logits, hidden
+
+
+def forward_kv(
+    params: Params, cfg: DecoderConfig, ids: jax.Array, positions: jax.Array, token_valid: jax.Array
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """Whole sequences, causally: ids, positions (0 at SOS), token_valid (False on padding) [B, T].
+
+    Returns float32 logits [B, T, V], final normalised hidden states [B, T, D] and every layer's keys
+    and values [L, B, T, K, H].
+    """
+    x = embed(params, cfg, ids, positions)
+    return forward_from_embeddings(params, cfg, x, positions, token_valid)
+
+
+def forward_from_embeddings(
+    params: Params, cfg: DecoderConfig, x: jax.Array, positions: jax.Array, token_valid: jax.Array
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """``forward_kv`` from input embeddings x [B, T, D] (``embed``'s output) instead of ids."""
+    t = x.shape[1]
+    causal = jnp.arange(t)[None, :] <= jnp.arange(t)[:, None]  # [T, T]: key index <= query index
+    mask = causal[None, :, :] & token_valid[:, None, :]  # [B, T, T]
+
+    def body(x: jax.Array, lp: Params) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+        return _layer(lp, cfg, x, positions, lambda k, v: (k, v, mask))
+
+    x, (keys, values) = jax.lax.scan(body, x, params["layers"])
+    logits, hidden = _output(params, cfg, x)
+    return logits, hidden, keys, values
+
+
+def forward(
+    params: Params, cfg: DecoderConfig, ids: jax.Array, positions: jax.Array, token_valid: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """``forward_kv`` without the keys and values: float32 logits [B, T, V], hidden [B, T, D]."""
+    logits, hidden, _, _ = forward_kv(params, cfg, ids, positions, token_valid)
+    return logits, hidden
+
+
+def decode_step(
+    params: Params, cfg: DecoderConfig, cache: KvCache, tokens: jax.Array, advance: jax.Array
+) -> tuple[jax.Array, KvCache]:
+    """Runs one token per slot, tokens [S], at each slot's position ``cache.lengths``.
+
+    The token's key and value are written at that position (dropped when the slot is full) and the token
+    attends to the slot's positions up to its own. Slots where ``advance`` [S] is set grow by one; others
+    keep their length, so an idle slot can run along without consuming space. Returns float32 logits
+    [S, V] for each slot's next token and the updated cache.
+    """
+    slots = jnp.arange(tokens.shape[0])
+    positions = cache.lengths[:, None]  # [S, 1]
+    visible = jnp.arange(cache.k.shape[2])[None, :] <= cache.lengths[:, None]  # [S, C]
+    mask = visible[:, None, :]  # [S, 1, C]
+
+    def body(
+        carry: tuple[jax.Array, jax.Array, jax.Array], xs: tuple[Params, jax.Array]
+    ) -> tuple[tuple[jax.Array, jax.Array, jax.Array], None]:
+        x, all_k, all_v = carry
+        lp, layer = xs
+
+        def write(k: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+            layer_k = all_k[layer].at[slots, cache.lengths].set(k[:, 0], mode="drop")  # [S, C, K, H]
+            layer_v = all_v[layer].at[slots, cache.lengths].set(v[:, 0], mode="drop")
+            return layer_k, layer_v, mask
+
+        x, (layer_k, layer_v) = _layer(lp, cfg, x, positions, write)
+        return (x, all_k.at[layer].set(layer_k), all_v.at[layer].set(layer_v)), None
+
+    x = embed(params, cfg, tokens[:, None], positions)  # [S, 1, D]
+    layers = (params["layers"], jnp.arange(cfg.num_layers))
+    (x, all_k, all_v), _ = jax.lax.scan(body, (x, cache.k, cache.v), layers)
+    logits, _ = _output(params, cfg, x[:, 0])
+    return logits, KvCache(all_k, all_v, cache.lengths + advance.astype(jnp.int32))
+
+
+def token_log_probs(logits: jax.Array, labels: jax.Array) -> jax.Array:
+    """log p(labels) under float32 log-softmax: logits [..., V], labels [...] int -> [...]."""
+    log_probs = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
+    return jnp.take_along_axis(log_probs, labels[..., None], axis=-1)[..., 0]
