@@ -5,3 +5,4 @@ export { Code, SaxError, isSaxError, type CodeName, type SaxErrorDetails } from 
 export { parseCellId, parseModelId, type CellId, type ModelId } from "./common/naming.js";
 export { startAdminServer, type AdminServerHandle } from "./admin/admin-server.js";
 export type { AdminServerOptions } from "./config/admin-options.js";
+export * from "./client/index.js";
