@@ -206,3 +206,20 @@ def test_step_names_parse_like_the_reference():
     assert parse_step("/ckpt/42") == 42
     with pytest.raises(ValueError, match=r"e\.g\. /some/path/checkpoint_00100000"):
         parse_step("/ckpt/checkpoints")
+
+
+def test_a_gs_checkpoint_round_trips_and_is_only_loadable_once_committed(fake_gcs):
+    params = init_params(CFG, jax.random.key(4))
+    url = f"gs://sax-test/ckpt/{step_dir_name(3)}"
+    write_array(url, "lm.final_ln.scale", np.ones(16, np.float32))  # a partial upload, no marker
+    with pytest.raises(ValueError, match="it is incomplete"):
+        load_params(CFG, url)
+
+    save_params(CFG, params, url)
+
+    assert is_committed(url)
+    loaded, stats = load_params(CFG, url)
+    assert_same_params(loaded, params)
+    assert stats.bytes > 0
+    with pytest.raises(ValueError, match=r"Invalid checkpoint path gs://sax-test/ckpt/checkpoint_00000009\."):
+        load_params(CFG, "gs://sax-test/ckpt/checkpoint_00000009")

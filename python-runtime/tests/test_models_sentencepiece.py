@@ -7,15 +7,12 @@ so they depend on nothing but the sentencepiece package.
 import io
 import itertools
 import random
-import socket
-import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import sentencepiece as spm
 
+from fake_gcs import upload
 from sax_worker.models import sentencepiece_tokenizer
 from sax_worker.models.byte_tokenizer import ByteTokenizer
 from sax_worker.models.sentencepiece_tokenizer import SentencePieceTokenizer
@@ -27,7 +24,6 @@ Streams of text arrive in chunks; the decoder keeps spaces between words.
 Help! He held the yellow bell and the world fell still.
 """
 BUNDLED = "bundled:sax_test_1000.model"
-FAKE_GCS = Path(__file__).resolve().parents[2] / ".tools" / "bin" / "fake-gcs-server"
 
 
 @pytest.fixture(scope="module")
@@ -276,50 +272,12 @@ def test_the_factory_names_the_allowed_types_for_an_unknown_one():
         tokenizer_from_dict({"type": "gpt2"})
 
 
-# gs:// against fake-gcs-server
-
-
-@pytest.fixture
-def fake_gcs(monkeypatch):
-    if not FAKE_GCS.exists():
-        pytest.skip(f"{FAKE_GCS} is absent; run scripts/install-fake-gcs-server (needs Go) to enable")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    endpoint = f"http://127.0.0.1:{port}"
-    args = ["-scheme", "http", "-host", "127.0.0.1", "-port", str(port), "-backend", "memory"]
-    proc = subprocess.Popen([FAKE_GCS, *args, "-log-level", "warn"], stdout=subprocess.DEVNULL)
-    try:
-        _wait_until_healthy(endpoint, proc)
-        _post(f"{endpoint}/storage/v1/b?project=test", b'{"name": "sax-test"}', "application/json")
-        monkeypatch.setenv("TENSORSTORE_GCS_HTTP_URL", endpoint)
-        yield endpoint
-    finally:
-        proc.terminate()
-        proc.wait(timeout=5)
-
-
-def _wait_until_healthy(endpoint: str, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"fake-gcs-server exited with {proc.returncode}"
-        try:
-            with urllib.request.urlopen(f"{endpoint}/_internal/healthcheck", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"fake-gcs-server did not answer on {endpoint}")
-
-
-def _post(url: str, body: bytes, content_type: str) -> None:
-    request = urllib.request.Request(url, data=body, headers={"content-type": content_type}, method="POST")
-    with urllib.request.urlopen(request, timeout=5):
-        pass
+# gs:// against fake-gcs-server (the fake_gcs fixture is in conftest.py)
 
 
 def test_a_gs_model_is_read_through_the_gcs_emulator(fake_gcs, tiny_model):
     name = "tok/tiny.model"
-    _post(
+    upload(
         f"{fake_gcs}/upload/storage/v1/b/sax-test/o?uploadType=media&name={name}",
         tiny_model.read_bytes(),
         "application/octet-stream",

@@ -150,11 +150,12 @@ def to_checkpoint(cfg: DecoderConfig, params: Params) -> dict[str, np.ndarray]:
 
 
 def init_params(cfg: DecoderConfig, key: jax.Array) -> Params:
-    """Seeded random weights: norm scales neutral, biases 0, matrices normal with std 1/sqrt(fan-in).
+    """Seeded random host weights: norm scales neutral, biases 0, matrices normal with std 1/sqrt(fan-in).
 
-    Deterministic in ``key`` on every platform. Values are drawn on the host with NumPy's PCG64 seeded from
-    the key's bits, one variable at a time in ``variables`` order, and moved to the device once: drawing
-    with ``jax.random`` would compile one program per variable shape, seconds of load time on CPU.
+    Deterministic in ``key`` on every platform. Values are drawn with NumPy's PCG64 seeded from the key's
+    bits, one variable at a time in ``variables`` order (drawing with ``jax.random`` would compile one
+    program per shape, seconds of load time on CPU), one layer at a time into a preallocated stack, so
+    the float32 draw never holds more than one layer's slice on top of the model.
     """
     rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel().tolist())
     dtype = np.dtype(cfg.activation_dtype)
@@ -166,9 +167,12 @@ def init_params(cfg: DecoderConfig, key: jax.Array) -> Params:
         elif var.init == "zeros":
             flat[var.path] = np.zeros(shape, dtype)
         else:
-            value = rng.standard_normal(shape, dtype=np.float32)
-            value *= np.float32(var.init_std)
-            flat[var.path] = value.astype(dtype, copy=False)
+            out = np.empty(shape, dtype)
+            for index in range(cfg.num_layers) if var.per_layer else [...]:
+                draw = rng.standard_normal(var.shape, dtype=np.float32)
+                draw *= np.float32(var.init_std)
+                out[index] = draw
+            flat[var.path] = out
     return _nest(flat)
 
 

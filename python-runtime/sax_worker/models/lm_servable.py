@@ -24,6 +24,7 @@ import jax
 import numpy as np
 
 from sax_worker.models import checkpoint as checkpoints
+from sax_worker.models import xla_flags
 from sax_worker.models.decoder_config import DecoderConfig
 from sax_worker.models.decoder_params import Params, init_params, num_params
 from sax_worker.models.lm_programs import DecodeSettings, DecodeState, LmPrograms, RowKnobs
@@ -319,6 +320,7 @@ def build_lm_servable(config: Mapping[str, Any], checkpoint: str, seed: int) -> 
     if "architecture" not in config:
         raise ValueError("lm servable config: missing 'architecture'")
     cfg = DecoderConfig.from_dict(config["architecture"])
+    xla_flags.configure_for(cfg)
     tokenizer = tokenizer_from_dict(config.get("tokenizer", {"type": "bytes"}))
     serving = LmServingConfig.from_dict(config.get("serving", {}))
     mesh = serving_mesh(config.get("meshShapes") or [[1, 1, 1]])

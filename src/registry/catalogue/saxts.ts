@@ -6,7 +6,7 @@ import type { ServingConfigInput } from "../serving-config.js";
 import { BYTE_TOKENIZER } from "../tokenizer-config.js";
 import { entriesOf, type CatalogueEntry, type LlamaConfigInput } from "./define.js";
 
-/** Greedy by default, every method on, and the LLaMA extra inputs declared so clients can send them. */
+/** Greedy by default, every method on (lm.gradient included), and the LLaMA extra inputs declared so clients can send them. */
 const SMALL_SERVING = {
   batchSize: 1,
   inputSeqLen: 128,
@@ -27,6 +27,7 @@ const SMALL_SERVING = {
     per_example_top_p: "float32",
   },
   embed: { modelMethodName: "embed", outputEmbeddingName: "embedding" },
+  enableGradient: true,
 } satisfies ServingConfigInput;
 
 /**
@@ -57,5 +58,8 @@ const TinyLlama: LlamaConfigInput = {
 /** sax-ts's own entries: `saxts.lm.TinyLlama` and `saxts.test.Echo`. */
 export const SAXTS_ENTRIES: CatalogueEntry[] = [
   ...entriesOf("saxts.lm", { TinyLlama }),
-  ...entriesOf("saxts.test", { Echo: { kind: "echo", meshShapes: [[1, 1, 1]], serving: SMALL_SERVING } }),
+  ...entriesOf("saxts.test", {
+    // The echo servable answers the four LM methods of servables/base.py, not lm.gradient.
+    Echo: { kind: "echo", meshShapes: [[1, 1, 1]], serving: { ...SMALL_SERVING, enableGradient: false } },
+  }),
 ];

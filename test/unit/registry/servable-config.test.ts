@@ -66,9 +66,9 @@ describe("methodsOf", () => {
 });
 
 describe("sax-ts servables", () => {
-  it("serves TinyLlama greedily on one device with every method but gradient", () => {
+  it("serves TinyLlama greedily on one device with every LM method", () => {
     const { config, methods } = registry.resolve("saxts.lm.TinyLlama");
-    expect(methods).toEqual(["lm.score", "lm.generate", "lm.generate_stream", "lm.embed"]);
+    expect(methods).toEqual(["lm.score", "lm.generate", "lm.generate_stream", "lm.embed", "lm.gradient"]);
     expect(config).toMatchObject({
       testMode: false,
       randomWeightsWhenNoCheckpoint: true,

@@ -1,0 +1,109 @@
+"""Times an LM servable's device steps in-process: load, compile, prefill and per-token decode.
+
+Usage (the model server's registry resolves the config; ``npm run bench:steps`` does both)::
+
+    python -m sax_worker.bench_steps --config resolved.json [--checkpoint None] [--steps 32] [--repeats 5]
+
+Prints one JSON object: the parameter count, load and compile seconds, the prompt bucket, and
+prefill / per-token decode milliseconds (median and best of ``--repeats``) for one request of
+``numSamples`` rows. Decoding runs with stop ids cleared so every step is timed, as Saxml's benchmark
+README does with its test-mode models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import sys
+import time
+from typing import Any
+
+import jax
+import numpy as np
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sax_worker.bench_steps", description=__doc__)
+    parser.add_argument(
+        "--config", required=True, help="servable config JSON (the registry's resolve output)"
+    )
+    parser.add_argument("--checkpoint", default="None", help="step directory, or None for random weights")
+    parser.add_argument("--steps", type=int, default=32, help="decode steps to time per repeat")
+    parser.add_argument("--prompt-tokens", type=int, default=16, help="prompt length in tokens, SOS included")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    with open(args.config) as f:
+        config: dict[str, Any] = json.load(f)
+    print(json.dumps(run(config, args.checkpoint, args.steps, args.prompt_tokens, args.repeats), indent=1))
+    return 0
+
+
+def run(
+    config: dict[str, Any], checkpoint: str, steps: int, prompt_tokens: int, repeats: int
+) -> dict[str, Any]:
+    # Imported here so that --help answers without loading JAX.
+    from sax_worker.models.lm_programs import LmPrograms, RowKnobs
+    from sax_worker.models.lm_servable import build_lm_servable
+
+    start = time.monotonic()
+    servable = build_lm_servable(config, checkpoint, seed=0)
+    load_seconds = time.monotonic() - start
+    serving = servable.serving
+    bucket = serving.bucket_for(prompt_tokens)
+    steps = min(steps, serving.max_steps_for(bucket))
+    # Never stop early: every timed step decodes.
+    programs = LmPrograms(servable.cfg, dataclasses.replace(servable.programs.settings, stop_ids=(-1,)))
+    rows = serving.num_samples
+    knobs = RowKnobs(
+        temperature=np.full(rows, serving.temperature, np.float32),
+        top_k=np.full(rows, serving.top_k, np.int32),
+        top_p=np.full(rows, np.nan, np.float32),
+        max_steps=np.full(rows, steps, np.int32),
+    )
+    ids = np.full((1, bucket), servable.tokenizer.pad_id, np.int32)
+    ids[0, :prompt_tokens] = (np.arange(prompt_tokens) % 100) + 3
+    lengths = np.asarray([prompt_tokens], np.int32)
+    key = jax.random.key(0)
+
+    def prefill() -> Any:
+        return jax.block_until_ready(programs.prefill(servable.params, ids, lengths, knobs, key, 0))
+
+    def decode(state: Any) -> Any:
+        return jax.block_until_ready(programs.decode(servable.params, state, steps))
+
+    start = time.monotonic()
+    decode(prefill())  # compiles both programs
+    compile_seconds = time.monotonic() - start
+    prefill_ms, token_ms = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        state = prefill()
+        t1 = time.perf_counter()
+        decode(state)
+        t2 = time.perf_counter()
+        prefill_ms.append((t1 - t0) * 1e3)
+        token_ms.append((t2 - t1) * 1e3 / steps)
+    return {
+        "platform": jax.devices()[0].platform,
+        "devices": jax.device_count(),
+        "family": servable.cfg.family,
+        "dtype": servable.cfg.dtype,
+        "parameters": int(servable.load_info["parameters"]),
+        "load_seconds": round(load_seconds, 2),
+        "compile_seconds": round(compile_seconds, 2),
+        "rows": rows,
+        "prompt_tokens": prompt_tokens,
+        "bucket": bucket,
+        "decode_steps": steps,
+        "prefill_ms": {"median": round(statistics.median(prefill_ms), 2), "best": round(min(prefill_ms), 2)},
+        "decode_ms_per_token": {
+            "median": round(statistics.median(token_ms), 3),
+            "best": round(min(token_ms), 3),
+        },
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""XLA flags a bf16 model needs on CPU, and the memory they save in a real compiled decode loop."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sax_worker.models import xla_flags
+from sax_worker.models.decoder_config import DecoderConfig
+
+BF16 = DecoderConfig(
+    num_layers=2, model_dims=32, hidden_dims=64, num_heads=4, num_kv_heads=4, dims_per_head=8, vocab_size=64
+)
+F32 = DecoderConfig(**{**BF16.__dict__, "dtype": "float32"})
+# A child builds a bf16 model of 8 x 16 MiB layers and reports how much its decode program allocates
+# beyond its arguments (XLA's own memory analysis of the compiled program).
+CHILD = """
+import json, sys
+import numpy as np
+from sax_worker.models.decoder_config import DecoderConfig
+from sax_worker.models import xla_flags
+cfg = DecoderConfig(num_layers=8, model_dims=1024, hidden_dims=2048, num_heads=8, num_kv_heads=8,
+                    dims_per_head=128, vocab_size=256, dtype="bfloat16")
+if sys.argv[1] == "configured":
+    xla_flags.configure_for(cfg)
+import jax
+from sax_worker.models.decoder_params import init_params
+from sax_worker.models.lm_programs import DecodeSettings, LmPrograms, RowKnobs
+params = jax.device_put(init_params(cfg, jax.random.key(0)))
+programs = LmPrograms(cfg, DecodeSettings(4, 1, 1, True, (1,), 0))
+zero, one = np.zeros(1, np.float32), np.ones(1, np.int32)
+knobs = RowKnobs(zero, one, zero, np.full(1, 4, np.int32))
+state = programs.prefill(params, np.zeros((1, 8), np.int32), one, knobs, jax.random.key(1), 0)
+compiled = jax.jit(programs.decode, static_argnums=2).lower(params, state, 4).compile()
+weights = sum(x.nbytes for x in jax.tree_util.tree_leaves(params))
+print(json.dumps({"weights": weights, "temp": compiled.memory_analysis().temp_size_in_bytes}))
+"""
+
+
+def test_bf16_on_cpu_turns_off_loop_hoisting_once(monkeypatch):
+    monkeypatch.setenv("JAX_PLATFORMS", "cpu")
+    monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
+    xla_flags.configure_for(BF16)
+    xla_flags.configure_for(BF16)
+    flags = os.environ["XLA_FLAGS"]
+    assert flags.startswith("--xla_dump_to=/tmp/x --xla_disable_hlo_passes=while-loop-invariant-code-motion")
+    assert flags.count("--xla_disable_hlo_passes") == 1
+
+
+@pytest.mark.parametrize(("cfg", "platforms"), [(F32, "cpu"), (BF16, "cuda")])
+def test_other_models_and_platforms_keep_xlas_defaults(monkeypatch, cfg, platforms):
+    monkeypatch.setenv("JAX_PLATFORMS", platforms)
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    xla_flags.configure_for(cfg)
+    assert "XLA_FLAGS" not in os.environ
+
+
+def run_child(mode):
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env.update(JAX_PLATFORMS="cpu", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, mode], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert child.returncode == 0, child.stderr
+    return json.loads(child.stdout)
+
+
+def test_the_flags_keep_a_float32_copy_of_the_weights_out_of_the_decode_loop():
+    default, configured = run_child("default"), run_child("configured")
+
+    # XLA's default hoists a float32 copy of every weight (twice the bf16 bytes) out of the loop.
+    assert default["temp"] >= 2 * default["weights"]
+    assert configured["temp"] < 0.5 * configured["weights"]
