@@ -91,7 +91,13 @@ class WorkerCore:
             self._reply_error(message.id, load_error(exc))
             return
         self._servable = servable
-        body = {"methods": sorted(servable.methods), "streaming_methods": sorted(servable.streaming_methods)}
+        body: dict[str, Any] = {
+            "methods": sorted(servable.methods),
+            "streaming_methods": sorted(servable.streaming_methods),
+        }
+        load_info = _load_info(servable)
+        if load_info is not None:
+            body["load_info"] = load_info
         self._emit(Result(message.id, body))
 
     def _submit(self, message: Call) -> None:
@@ -155,3 +161,13 @@ class WorkerCore:
 
     def _reply_error(self, request_id: int, error: WorkerError) -> None:
         self._emit(ErrorReply(request_id, error.code, error.message))
+
+
+def _load_info(servable: Servable) -> dict[str, float] | None:
+    """What loading cost (seconds, bytes, parameter count), for servables that record it in ``load_info``."""
+    info = getattr(servable, "load_info", None)
+    if not isinstance(info, Mapping):
+        return None
+    # bool is an int too, but no load statistic is a flag.
+    numbers = {name: value for name, value in info.items() if not isinstance(value, bool)}
+    return {str(name): float(value) for name, value in numbers.items() if isinstance(value, (int, float))}

@@ -90,7 +90,11 @@ class Ready:
 
 @dataclass(frozen=True)
 class Load:
-    """Build the servable from ``config``; answered by Result ``{methods, streaming_methods}`` or error."""
+    """Build the servable from ``config``; answered by Result ``{methods, streaming_methods, load_info?}``.
+
+    ``load_info`` (numbers by name: parameters, weights_seconds, compile_seconds, checkpoint_bytes) is
+    present when the servable reports what loading cost. A failed build is answered by an error.
+    """
 
     TYPE: ClassVar[str] = "load"
     FIELDS: ClassVar[Mapping[str, tuple[type, ...]]] = {

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 
 from sax_worker.core import WorkerCore
 from sax_worker.errors import FatalError
 from sax_worker.protocol import Call, Cancel, Chunk, End, ErrorReply, Load, Message, Result, encode
+from sax_worker.testing.echo import EchoServable
 
 
 class FakeClock:
@@ -63,6 +66,27 @@ def test_load_reports_the_servables_methods():
             },
         )
     ]
+
+
+class MeasuredEcho(EchoServable):
+    """An echo servable that records what loading cost, as LM servables do (a flag is not a statistic)."""
+
+    load_info: ClassVar[dict[str, object]] = {
+        "parameters": 1234,
+        "weights_seconds": 0.5,
+        "checkpoint_bytes": 0.0,
+        "cached": True,
+    }
+
+
+def test_load_reports_what_loading_cost_when_the_servable_records_it():
+    sent: list[Message] = []
+    core = WorkerCore(sent.append, builders={"echo": MeasuredEcho.from_config})
+    core.handle(Load(1, {"kind": "echo"}, "None", 7))
+    [reply] = sent
+    assert isinstance(reply, Result)
+    assert reply.body["load_info"] == {"parameters": 1234.0, "weights_seconds": 0.5, "checkpoint_bytes": 0.0}
+    encode(reply)
 
 
 def test_load_of_an_unknown_kind_is_invalid_argument():

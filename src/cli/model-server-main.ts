@@ -22,12 +22,13 @@ runMain("model_server", async () => {
     .option("--jax_platforms <platform>", `${describe("jaxPlatforms")} (default cpu)`)
     .option("--tags <tags>", `${describe("tags")} (comma-separated)`)
     .option("--model_filter_regex <regex>", describe("modelFilterRegex"))
+    .option("--deterministic_rng", describe("deterministicRng"))
     .option("--admin_port <port>", "also run the cell's admin server in this process, on this port")
     .option("--rejoin_interval_ms <ms>", describe("rejoinIntervalMs"))
     .option("--location_poll_ms <ms>", describe("locationPollMs"))
     .exitOverride()
     .parse()
-    .opts<Record<string, string | undefined>>();
+    .opts<Record<string, string | undefined> & { deterministic_rng?: boolean }>();
   // Saxml's --admin_port: the admin starts first, so the model server finds it through location.proto.
   const admin =
     flags.admin_port === undefined
@@ -49,6 +50,7 @@ runMain("model_server", async () => {
     jaxPlatforms: flags.jax_platforms as ModelServerOptions["jaxPlatforms"],
     tags: flags.tags?.split(",").filter((t) => t !== ""),
     modelFilterRegex: flags.model_filter_regex,
+    deterministicRng: flags.deterministic_rng === true,
     rejoinIntervalMs: flags.rejoin_interval_ms,
     locationPollMs: flags.location_poll_ms,
   });

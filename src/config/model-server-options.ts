@@ -23,6 +23,10 @@ export const modelServerOptionsSchema = z.strictObject({
   platformTopology: z.string().default("1").describe("chip topology: 1, 4, 2x2, 2x2x1, …"),
   jaxPlatforms: z.enum(["cpu", "cuda", "tpu"]).default("cpu").describe("JAX platform of the workers"),
   tags: z.array(z.string().min(1)).default([]).describe("tags of this server, for models' constraints"),
+  deterministicRng: z
+    .boolean()
+    .default(false)
+    .describe("load every model with seed 1234 (reproducible random weights and samples), not a fresh one"),
   modelFilterRegex: z.string().optional().describe("serve only param class paths fully matching this regex"),
   rejoinIntervalMs: durationMs.default(60_000).describe("re-Join the admin this often (Join is idempotent)"),
   locationPollMs: durationMs.default(5_000).describe("check location.proto for a moved admin this often"),

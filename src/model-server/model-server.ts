@@ -115,7 +115,14 @@ export async function startWorkerModelServer(input: ModelServerOptions): Promise
   const deviceCount = coresOf(chipTopology);
   const platform = { chipType: parseChipType(options.platformChip), chipTopology, deviceCount };
   const log = createLogger("model-server");
-  const loader = new WorkerModelLoader({ registry, deviceCount, jaxPlatforms: options.jaxPlatforms, log });
+  const loader = new WorkerModelLoader({
+    registry,
+    deviceCount,
+    jaxPlatforms: options.jaxPlatforms,
+    chipType: platform.chipType,
+    deterministicRng: options.deterministicRng,
+    log,
+  });
   // Advertise only what the workers can build, so that the admin never places a model here that cannot load.
   const servablePaths = registry
     .servablePaths(platform)

@@ -6,16 +6,26 @@
  *
  * Loads and unloads run one at a time, with at most four of each waiting (RESOURCE_EXHAUSTED beyond).
  * A LOADED model whose worker is restarting reports LOADING until it is back, FAILED if it cannot be.
+ * A loaded model keeps what its load cost (load-info.ts), for GetStatus.
  */
-import { InvalidArgumentError, SaxError, toSaxError } from "../common/errors.js";
+import { InvalidArgumentError, SaxError, toSaxError, type CodeName } from "../common/errors.js";
 import type { Logger } from "../common/log.js";
 import { ModelStatus } from "../gen/sax/common.js";
 import type { GetStatusResponse_ModelWithStatus } from "../gen/sax/modelet.js";
+import { loadInfoMessage, loadSummary } from "./load-info.js";
 import { MethodStats } from "./method-stats.js";
 import type { LoadedModel, LoadRequest, ModelLoader } from "./model-loader.js";
 
 /** Most loads (and, separately, unloads) that may wait for their turn. */
 export const MAX_QUEUED_ACTIONS = 4;
+
+/** Load failures the Load RPC answers with their own code and message; others are INTERNAL "Loading error: …". */
+const REQUEST_FAILURE_CODES: ReadonlySet<CodeName> = new Set<CodeName>([
+  // The request names what cannot load: an unknown path, a mistyped override, a missing checkpoint.
+  "INVALID_ARGUMENT",
+  // The model cannot fit this server's memory: another model or another server is needed, not a retry.
+  "RESOURCE_EXHAUSTED",
+]);
 
 /** One model key's entry. */
 export interface ModelEntry {
@@ -26,6 +36,8 @@ export interface ModelEntry {
   overrides: Readonly<Record<string, string>>;
   acls: Readonly<Record<string, string>>;
   loaded: LoadedModel | undefined;
+  /** Seconds from the Load request to LOADED (waiting behind other loads included), once loaded. */
+  loadSeconds: number | undefined;
   readonly stats: Map<string, MethodStats>;
 }
 
@@ -55,6 +67,7 @@ export class ModelTable {
   async load(spec: LoadSpec): Promise<void> {
     if (this.entries.has(spec.modelKey)) return;
     this.admit("load");
+    const requestedMs = performance.now();
     const entry: ModelEntry = {
       status: ModelStatus.LOADING,
       failureReason: "",
@@ -63,10 +76,11 @@ export class ModelTable {
       overrides: spec.overrides,
       acls: spec.acls,
       loaded: undefined,
+      loadSeconds: undefined,
       stats: new Map(),
     };
     this.entries.set(spec.modelKey, entry);
-    await this.serially("load", () => this.loadEntry(spec.modelKey, entry));
+    await this.serially("load", () => this.loadEntry(spec.modelKey, entry, requestedMs));
   }
 
   /** Unload: unknown keys are INVALID_ARGUMENT; FAILED entries are simply dropped. */
@@ -114,13 +128,16 @@ export class ModelTable {
     await this.load({ ...entry, modelKey: key, checkpointPath, acls });
   }
 
-  /** GetStatus's view of every known model. */
+  /** GetStatus's view of every known model; models whose load succeeded carry what it cost. */
   statuses(includeFailureReasons: boolean, includeMethodStats: boolean): GetStatusResponse_ModelWithStatus[] {
     return [...this.entries].map(([modelKey, entry]) => ({
       modelKey,
       modelStatus: entry.status,
       failureReason: includeFailureReasons && entry.status === ModelStatus.FAILED ? entry.failureReason : "",
       methodStats: includeMethodStats ? [...entry.stats.values()].map((s) => s.snapshot()) : [],
+      ...(entry.loaded && entry.loadSeconds !== undefined
+        ? { loadInfo: loadInfoMessage(entry.loadSeconds, entry.loaded.loadInfo) }
+        : {}),
     }));
   }
 
@@ -129,25 +146,24 @@ export class ModelTable {
     await Promise.allSettled(this.keys().map((key) => this.unload(key)));
   }
 
-  private async loadEntry(key: string, entry: ModelEntry): Promise<void> {
+  private async loadEntry(key: string, entry: ModelEntry, requestedMs: number): Promise<void> {
     try {
       entry.loaded = await this.loader.load({
         ...entry,
         modelKey: key,
         onEvent: (e) => this.onEvent(key, entry, e),
       });
+      entry.loadSeconds = (performance.now() - requestedMs) / 1000;
       for (const method of entry.loaded.methods) entry.stats.set(method, new MethodStats(method));
       // An Unload that arrived while loading keeps its UNLOADING status; it runs next.
       if (entry.status === ModelStatus.LOADING) entry.status = ModelStatus.LOADED;
-      this.log.info(`loaded ${key} (${entry.modelPath}, checkpoint ${entry.checkpointPath})`);
+      this.log.info(loadSummary(key, entry.loadSeconds, entry.loaded.loadInfo));
     } catch (err) {
       const error = toSaxError(err);
-      const reason = error.code === "INVALID_ARGUMENT" ? error.message : `Loading error: ${error.message}`;
+      const passed = REQUEST_FAILURE_CODES.has(error.code);
+      const reason = passed ? error.message : `Loading error: ${error.message}`;
       this.fail(entry, reason);
-      throw new SaxError(error.code === "INVALID_ARGUMENT" ? "INVALID_ARGUMENT" : "INTERNAL", reason, {
-        model: key,
-        cause: err,
-      });
+      throw new SaxError(passed ? error.code : "INTERNAL", reason, { model: key, cause: err });
     }
   }
 

@@ -32,6 +32,7 @@ export function modeletService(table: ModelTable): ServiceBinding {
       return {};
     }),
     getStatus: unary((req) => ({
+      // Loaded models always carry load_info (cheap; a sax-ts extension Saxml clients skip as unknown).
       models: table.statuses(req.includeFailureReasons, req.includeMethodStats),
       serverStatus: {
         state: GetStatusResponse_ServerStatus_State.ACTIVE,

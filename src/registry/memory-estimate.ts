@@ -10,10 +10,33 @@ const OVERHEAD_FACTOR = 1.2;
 /** What a servable without an architecture (the echo test servable) is counted as. */
 const TRIVIAL_SERVABLE_BYTES = 1 << 20;
 
+/** A servable's estimated memory, with the parts a message about it names. */
+export interface ServableMemoryEstimate {
+  /** Weights plus headroom: what {@link estimateServableBytes} returns. */
+  readonly totalBytes: number;
+  /** The weights alone, for servables with an architecture. */
+  readonly weights?: {
+    readonly bytes: number;
+    /** Dtype of the weight matrices: the architecture's, or `int8` when quantized. */
+    readonly dtype: string;
+  };
+  /** Headroom over the weights, as a fraction (0.2 for 20%). */
+  readonly headroom: number;
+}
+
 /** Estimated bytes a loaded servable needs: its weights plus headroom. */
 export function estimateServableBytes(config: ServableConfig): number {
-  if (config.kind !== "lm") return TRIVIAL_SERVABLE_BYTES;
-  return Math.ceil(weightBytes(config.architecture) * OVERHEAD_FACTOR);
+  return estimateServableMemory(config).totalBytes;
+}
+
+/** {@link estimateServableBytes} with its parts: the weights, their dtype and the headroom. */
+export function estimateServableMemory(config: ServableConfig): ServableMemoryEstimate {
+  const headroom = OVERHEAD_FACTOR - 1;
+  if (config.kind !== "lm") return { totalBytes: TRIVIAL_SERVABLE_BYTES, headroom };
+  const arch = config.architecture;
+  const bytes = weightBytes(arch);
+  const dtype = arch.quantization.mode === "int8" ? "int8" : arch.dtype;
+  return { totalBytes: Math.ceil(bytes * OVERHEAD_FACTOR), weights: { bytes, dtype }, headroom };
 }
 
 /** Bytes of the weights: matrices in the weight dtype (int8 if quantized), vectors in the dtype. */

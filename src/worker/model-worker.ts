@@ -31,10 +31,39 @@ import { isServing, isTerminal, type WorkerState } from "./worker-state.js";
 /** Unix socket paths are limited to ~107 bytes; stay clear of the limit. */
 const MAX_IPC_PATH_LENGTH = 100;
 
+/** What loading cost, as servables that record it report it; keys the model server does not know are dropped. */
+const loadInfoSchema = z
+  .object({
+    parameters: z.number().nonnegative().optional(),
+    weights_seconds: z.number().nonnegative().optional(),
+    compile_seconds: z.number().nonnegative().optional(),
+    checkpoint_bytes: z.number().nonnegative().optional(),
+  })
+  .transform((info): WorkerLoadInfo => ({
+    ...(info.parameters === undefined ? {} : { parameters: info.parameters }),
+    ...(info.weights_seconds === undefined ? {} : { weightsSeconds: info.weights_seconds }),
+    ...(info.compile_seconds === undefined ? {} : { compileSeconds: info.compile_seconds }),
+    ...(info.checkpoint_bytes === undefined ? {} : { checkpointBytes: info.checkpoint_bytes }),
+  }));
+
 const loadResultSchema = z.object({
   methods: z.array(z.string()),
   streaming_methods: z.array(z.string()),
+  // Statistics only: a malformed one is dropped rather than failing a load that worked.
+  load_info: loadInfoSchema.optional().catch(undefined),
 });
+
+/** What loading the model cost, measured by the worker; a field is absent when the servable does not record it. */
+export interface WorkerLoadInfo {
+  /** Parameters of the model. */
+  readonly parameters?: number;
+  /** Reading (or initialising) the weights and placing them on the devices. */
+  readonly weightsSeconds?: number;
+  /** Compiling the model's programs before it reported loaded. */
+  readonly compileSeconds?: number;
+  /** Checkpoint bytes read (0 for random weights). */
+  readonly checkpointBytes?: number;
+}
 
 /** The data methods of a loaded model, from the worker's answer to `load`. */
 export interface ServedMethods {
@@ -49,6 +78,7 @@ export class ModelWorker implements AsyncDisposable {
   private stateValue: WorkerState = "starting";
   private current: WorkerProcess | undefined;
   private served: ServedMethods | undefined;
+  private loadInfoValue: WorkerLoadInfo | undefined;
   private failure: SaxError | undefined;
   private incarnation = 0;
   private restarting: Promise<void> | undefined;
@@ -98,6 +128,11 @@ export class ModelWorker implements AsyncDisposable {
   /** The methods the loaded model serves (from the last successful load). */
   get methods(): ServedMethods | undefined {
     return this.served;
+  }
+
+  /** What the last successful load cost, when the servable records it (LM servables do, echo does not). */
+  get loadInfo(): WorkerLoadInfo | undefined {
+    return this.loadInfoValue;
   }
 
   /** Number of requests in flight on the current process. */
@@ -162,7 +197,7 @@ export class ModelWorker implements AsyncDisposable {
         signal,
         deadlineMs: options.loadTimeoutMs,
       });
-      this.served = parseLoadResult(body);
+      ({ served: this.served, loadInfo: this.loadInfoValue } = parseLoadResult(body));
     } catch (err) {
       this.current = undefined;
       await proc.stop(options.shutdownTimeoutMs);
@@ -257,10 +292,14 @@ function canLeave(from: WorkerState, to: WorkerState): boolean {
   return from !== "draining" || to === "stopped";
 }
 
-function parseLoadResult(body: Payload): ServedMethods {
+function parseLoadResult(body: Payload): { served: ServedMethods; loadInfo: WorkerLoadInfo | undefined } {
   const parsed = loadResultSchema.safeParse(body);
   if (!parsed.success) throw new SaxError("INTERNAL", `malformed load result: ${parsed.error.message}`);
-  return { methods: new Set(parsed.data.methods), streaming: new Set(parsed.data.streaming_methods) };
+  const { methods, streaming_methods, load_info } = parsed.data;
+  return {
+    served: { methods: new Set(methods), streaming: new Set(streaming_methods) },
+    loadInfo: load_info,
+  };
 }
 
 function loadError(err: SaxError, workerId: string): SaxError {

@@ -23,7 +23,7 @@
  *
  * Messages, supervisor → worker:
  * - `load {id, config, checkpoint, seed}`: build the servable; answered by `result {id, body: {methods,
- *   streaming_methods}}` or `error`.
+ *   streaming_methods, load_info?}}` (load_info: numbers by name, what loading cost) or `error`.
  * - `call {id, method, request, deadline_ms?}`: run a data method. `deadline_ms` is the time left, in
  *   milliseconds, when the supervisor sent it (relative, so the two clocks need not agree). A unary method
  *   answers `result`; a streaming one answers `chunk`* then `end`. Either may end with `error` instead.

@@ -100,7 +100,7 @@ export class WorkerChannel {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Asks the worker to build its servable; resolves with `{methods, streaming_methods}`. */
+  /** Asks the worker to build its servable; resolves with `{methods, streaming_methods, load_info?}`. */
   load(config: Payload, checkpoint: string, seed: number, options: RequestOptions = {}): Promise<Payload> {
     return this.unary("load", options, (id) => ({ type: "load", id, config, checkpoint, seed }));
   }

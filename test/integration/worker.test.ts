@@ -97,6 +97,7 @@ describe("ModelWorker with the echo servable", () => {
     await using t = await startEcho();
     expect(t.worker.state).toBe("ready");
     expect([...(t.worker.methods?.streaming ?? [])]).toEqual(["lm.generate_stream"]);
+    expect(t.worker.loadInfo).toBeUndefined(); // echo records no load cost
     expect(await t.worker.call("lm.generate", { text: "hello world" })).toEqual({
       texts: [{ text: "DLROW OLLEH", score: -1 }],
     });

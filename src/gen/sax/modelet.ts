@@ -99,11 +99,27 @@ export interface GetStatusResponse_MethodStats {
   pendingReqs: number;
 }
 
+/** What loading a model cost. sax-ts extension. */
+export interface GetStatusResponse_LoadInfo {
+  /** Load request to ready, measured by the model server (waiting behind other loads included). */
+  loadSeconds: number;
+  /** Reading (or initialising) the weights and placing them on the devices. */
+  weightsSeconds: number;
+  /** Compiling the model's programs before it reports loaded. */
+  compileSeconds: number;
+  /** Checkpoint bytes read (0 for random weights). */
+  checkpointBytes: number;
+  /** Parameters of the model. */
+  parameters: number;
+}
+
 export interface GetStatusResponse_ModelWithStatus {
   modelKey: string;
   modelStatus: ModelStatus;
   failureReason: string;
   methodStats: GetStatusResponse_MethodStats[];
+  /** sax-ts extension, Saxml clients ignore it. Set for loaded models. */
+  loadInfo?: GetStatusResponse_LoadInfo | undefined;
 }
 
 export interface GetStatusResponse_ServerStatus {
@@ -1177,8 +1193,111 @@ export const GetStatusResponse_MethodStats: MessageFns<GetStatusResponse_MethodS
   },
 };
 
+function createBaseGetStatusResponse_LoadInfo(): GetStatusResponse_LoadInfo {
+  return { loadSeconds: 0, weightsSeconds: 0, compileSeconds: 0, checkpointBytes: 0, parameters: 0 };
+}
+
+export const GetStatusResponse_LoadInfo: MessageFns<GetStatusResponse_LoadInfo> = {
+  encode(message: GetStatusResponse_LoadInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.loadSeconds !== 0) {
+      writer.uint32(9).double(message.loadSeconds);
+    }
+    if (message.weightsSeconds !== 0) {
+      writer.uint32(17).double(message.weightsSeconds);
+    }
+    if (message.compileSeconds !== 0) {
+      writer.uint32(25).double(message.compileSeconds);
+    }
+    if (message.checkpointBytes !== 0) {
+      writer.uint32(32).int64(message.checkpointBytes);
+    }
+    if (message.parameters !== 0) {
+      writer.uint32(40).int64(message.parameters);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetStatusResponse_LoadInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetStatusResponse_LoadInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.loadSeconds = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.weightsSeconds = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.compileSeconds = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.checkpointBytes = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.parameters = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<GetStatusResponse_LoadInfo>): GetStatusResponse_LoadInfo {
+    return GetStatusResponse_LoadInfo.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetStatusResponse_LoadInfo>): GetStatusResponse_LoadInfo {
+    const message = createBaseGetStatusResponse_LoadInfo();
+    message.loadSeconds = object.loadSeconds ?? 0;
+    message.weightsSeconds = object.weightsSeconds ?? 0;
+    message.compileSeconds = object.compileSeconds ?? 0;
+    message.checkpointBytes = object.checkpointBytes ?? 0;
+    message.parameters = object.parameters ?? 0;
+    return message;
+  },
+};
+
 function createBaseGetStatusResponse_ModelWithStatus(): GetStatusResponse_ModelWithStatus {
-  return { modelKey: "", modelStatus: 0, failureReason: "", methodStats: [] };
+  return { modelKey: "", modelStatus: 0, failureReason: "", methodStats: [], loadInfo: undefined };
 }
 
 export const GetStatusResponse_ModelWithStatus: MessageFns<GetStatusResponse_ModelWithStatus> = {
@@ -1197,6 +1316,9 @@ export const GetStatusResponse_ModelWithStatus: MessageFns<GetStatusResponse_Mod
     }
     for (const v of message.methodStats) {
       GetStatusResponse_MethodStats.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.loadInfo !== undefined) {
+      GetStatusResponse_LoadInfo.encode(message.loadInfo, writer.uint32(802).fork()).join();
     }
     return writer;
   },
@@ -1246,6 +1368,14 @@ export const GetStatusResponse_ModelWithStatus: MessageFns<GetStatusResponse_Mod
             message.methodStats.push(GetStatusResponse_MethodStats.decode(reader, reader.uint32()));
             continue;
           }
+          case 100: {
+            if (tag !== 802) {
+              break;
+            }
+
+            message.loadInfo = GetStatusResponse_LoadInfo.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1267,6 +1397,10 @@ export const GetStatusResponse_ModelWithStatus: MessageFns<GetStatusResponse_Mod
     message.modelStatus = object.modelStatus ?? 0;
     message.failureReason = object.failureReason ?? "";
     message.methodStats = object.methodStats?.map((e) => GetStatusResponse_MethodStats.fromPartial(e)) || [];
+    message.loadInfo =
+      object.loadInfo !== undefined && object.loadInfo !== null
+        ? GetStatusResponse_LoadInfo.fromPartial(object.loadInfo)
+        : undefined;
     return message;
   },
 };

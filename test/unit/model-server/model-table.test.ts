@@ -1,8 +1,21 @@
 import { beforeEach, describe, expect, it } from "vitest";
+import { SaxError } from "../../../src/common/errors.js";
 import { createLogger } from "../../../src/common/log.js";
 import { ModelStatus } from "../../../src/gen/sax/common.js";
 import { ModelTable } from "../../../src/model-server/model-table.js";
+import type { LoadRequest, ModelLoadInfo } from "../../../src/model-server/model-loader.js";
 import { FAKE_PATH, FakeLoader } from "../../helpers/fake-loader.js";
+
+/** A FakeLoader whose models report what their load cost, as LM workers do. */
+class MeasuringLoader extends FakeLoader {
+  constructor(private readonly info: ModelLoadInfo) {
+    super();
+  }
+
+  override async load(request: LoadRequest) {
+    return { ...(await super.load(request)), loadInfo: this.info };
+  }
+}
 
 const KEY = "/sax/test/m";
 const spec = (fields: { modelPath?: string; checkpointPath?: string } = {}) => ({
@@ -33,6 +46,54 @@ describe("ModelTable", () => {
       "lm.generate",
       "lm.generate_stream",
     ]);
+  });
+
+  it("reports what a load cost in GetStatus, with the load time measured by the table", async () => {
+    const info = {
+      parameters: 3_280_640,
+      weightsSeconds: 0.25,
+      compileSeconds: 1.5,
+      checkpointBytes: 2 ** 20,
+    };
+    table = new ModelTable(new MeasuringLoader(info), createLogger("test"));
+    await table.load(spec());
+    const loadInfo = table.statuses(false, false)[0]?.loadInfo;
+    expect(loadInfo).toMatchObject({
+      weightsSeconds: 0.25,
+      compileSeconds: 1.5,
+      checkpointBytes: 2 ** 20,
+      parameters: 3_280_640,
+    });
+    expect(loadInfo?.loadSeconds).toBeGreaterThanOrEqual(0);
+    expect(loadInfo?.loadSeconds).toBeLessThan(5);
+  });
+
+  it("reports zeros but the load time for a model that records no load cost", async () => {
+    loader.loadDelayMs = 50;
+    const loading = table.load(spec());
+    expect(status()?.loadInfo).toBeUndefined();
+    await loading;
+    expect(status()?.loadInfo).toMatchObject({ weightsSeconds: 0, compileSeconds: 0, parameters: 0 });
+    expect(status()?.loadInfo?.loadSeconds).toBeGreaterThanOrEqual(0.04);
+  });
+
+  it("reports no load cost for a failed load", async () => {
+    await table.load(spec({ modelPath: "x.Y" })).catch(() => undefined);
+    expect(status()?.loadInfo).toBeUndefined();
+  });
+
+  it("passes a RESOURCE_EXHAUSTED load failure through with its message", async () => {
+    const tooBig = new FakeLoader();
+    tooBig.load = () => Promise.reject(new SaxError("RESOURCE_EXHAUSTED", "m needs about 9.0 GiB but …"));
+    table = new ModelTable(tooBig, createLogger("test"));
+    await expect(table.load(spec())).rejects.toMatchObject({
+      code: "RESOURCE_EXHAUSTED",
+      message: "m needs about 9.0 GiB but …",
+    });
+    expect(status()).toMatchObject({
+      modelStatus: ModelStatus.FAILED,
+      failureReason: "m needs about 9.0 GiB but …",
+    });
   });
 
   it("treats a Load of a known key as a no-op", async () => {
