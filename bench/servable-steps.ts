@@ -57,8 +57,8 @@ try {
   const result = { classPath, overrides, ...timings };
   await mkdir("bench/results", { recursive: true });
   const out = `bench/results/steps-${classPath.split(".").pop()}.json`;
-  await writeFile(out, `${JSON.stringify(result, null, 1)}\n`);
-  console.log(JSON.stringify(result, null, 1));
+  await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(JSON.stringify(result, null, 2));
   console.log(`wrote ${out}`);
 } finally {
   await rm(dir, { recursive: true, force: true });

@@ -19,7 +19,7 @@ from typing import Any
 
 from sax_worker.errors import FatalError, WorkerError, load_error, method_error
 from sax_worker.protocol import Call, Cancel, Chunk, End, ErrorReply, Load, Message, Result
-from sax_worker.servables.base import Payload, Servable
+from sax_worker.servables.base import Payload, ScheduledServable, Servable
 from sax_worker.servables.registry import BUILDERS, Builder, build_servable
 
 Emit = Callable[[Message], None]
@@ -34,6 +34,30 @@ class _Task:
     deadline: float | None  # on the core's clock, seconds
     streaming: bool
     chunks: Iterator[Payload] | None = field(default=None)
+    scheduled: bool = False  # handed to the servable's own scheduler (ScheduledServable.submit)
+
+
+class _TaskReply:
+    """The ``Reply`` of a scheduled task: emits its messages and retires the task when it is answered."""
+
+    def __init__(self, core: WorkerCore, task: _Task) -> None:
+        self._core, self._task = core, task
+
+    def result(self, body: Payload) -> None:
+        if self._core._retire(self._task):
+            self._core._emit(Result(self._task.id, dict(body)))
+
+    def chunk(self, body: Payload) -> None:
+        if self._task.id in self._core._tasks:
+            self._core._emit(Chunk(self._task.id, dict(body)))
+
+    def end(self) -> None:
+        if self._core._retire(self._task):
+            self._core._emit(End(self._task.id))
+
+    def error(self, exc: Exception) -> None:
+        if self._core._retire(self._task):
+            self._core._reply_error(self._task.id, method_error(self._task.method, exc))
 
 
 class WorkerCore:
@@ -61,15 +85,21 @@ class WorkerCore:
             self._cancel(message.id, "CANCELLED", f"request {message.id} was cancelled")
 
     def step(self) -> None:
-        """Advances every task once: expired ones fail, unary calls finish, streams yield one chunk."""
+        """Advances every task once: expired ones fail, unary calls finish, streams yield one chunk, and
+        a servable that schedules its own requests takes one step (for an LM, one token for each)."""
         for task in list(self._tasks.values()):
             if task.deadline is not None and self._clock() >= task.deadline:
                 message = f"{task.method} request {task.id} passed its deadline"
                 self._cancel(task.id, "DEADLINE_EXCEEDED", message)
+            elif task.scheduled:
+                continue
             elif task.streaming:
                 self._advance_stream(task)
             else:
                 self._run_unary(task)
+        servable = self._servable
+        if isinstance(servable, ScheduledServable) and servable.busy:
+            servable.step()
 
     def shutdown(self) -> None:
         """Cancels every task and releases the servable."""
@@ -105,9 +135,21 @@ class WorkerCore:
         if error is not None:
             self._reply_error(message.id, error)
             return
+        servable = self._servable
+        assert servable is not None  # checked above
         deadline = None if message.deadline_ms is None else self._clock() + message.deadline_ms / 1000
-        streaming = message.method in self._servable.streaming_methods  # type: ignore[union-attr]
-        self._tasks[message.id] = _Task(message.id, message.method, message.request, deadline, streaming)
+        streaming = message.method in servable.streaming_methods
+        scheduled = isinstance(servable, ScheduledServable) and message.method in servable.scheduled_methods
+        task = _Task(message.id, message.method, message.request, deadline, streaming, scheduled=scheduled)
+        self._tasks[message.id] = task
+        if scheduled:
+            try:
+                servable.submit(task.id, task.method, task.request, _TaskReply(self, task))  # type: ignore[union-attr]
+            except FatalError:
+                raise
+            except Exception as exc:
+                self._finish(task)
+                self._reply_error(task.id, method_error(task.method, exc))
 
     def _check_call(self, message: Call) -> WorkerError | None:
         if message.id in self._tasks:
@@ -150,8 +192,17 @@ class WorkerCore:
         task = self._tasks.get(task_id)
         if task is None:
             return  # already answered: the cancel crossed the reply on the wire
+        if task.scheduled and isinstance(self._servable, ScheduledServable):
+            self._servable.cancel(task.id)  # frees its slot at once: the next step runs without it
         self._finish(task)
         self._reply_error(task_id, WorkerError(code, message))
+
+    def _retire(self, task: _Task) -> bool:
+        """Ends a scheduled task that its servable answered; False if it had already ended."""
+        if self._tasks.get(task.id) is not task:
+            return False
+        del self._tasks[task.id]
+        return True
 
     def _finish(self, task: _Task) -> None:
         self._tasks.pop(task.id, None)

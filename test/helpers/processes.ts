@@ -12,12 +12,15 @@ import { eventually } from "./test-admin.js";
 /** The repository root. */
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-/** Runs one of bin/ to completion; never throws on a non-zero exit. */
+/**
+ * Runs one of bin/ to completion; never throws on a non-zero exit. The time limit leaves room for a
+ * model load on a busy 2-core machine (local_cell loads TinyLlama).
+ */
 export function runBin(name: string, args: readonly string[], env: Record<string, string> = {}) {
   return execa("node", [join(REPO_ROOT, "bin", name), ...args], {
     reject: false,
     env: { SAX_DEBUG_IPADDR: "1", SAX_LOG_LEVEL: "info", ...env },
-    timeout: 30_000,
+    timeout: 120_000,
   });
 }
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from typing import Any
 
 import jax
@@ -25,6 +25,7 @@ import numpy as np
 
 from sax_worker.models import checkpoint as checkpoints
 from sax_worker.models import xla_flags
+from sax_worker.models.continuous_batcher import ContinuousBatcher, Prompt
 from sax_worker.models.decoder_config import DecoderConfig
 from sax_worker.models.decoder_params import Params, init_params, num_params
 from sax_worker.models.lm_programs import DecodeSettings, DecodeState, LmPrograms, RowKnobs
@@ -32,6 +33,8 @@ from sax_worker.models.lm_requests import extra_input_items, sample_knobs, text_
 from sax_worker.models.lm_serving_config import LmServingConfig
 from sax_worker.models.mesh import place_params, serving_mesh
 from sax_worker.models.tokenizers import Tokenizer, tokenizer_from_dict
+from sax_worker.servables import direct
+from sax_worker.servables.base import Reply
 
 Payload = Mapping[str, Any]
 
@@ -83,6 +86,20 @@ class LmServable:
         names = sorted(serving.methods)
         self._method_keys = dict(zip(names, jax.random.split(methods_key, len(names)), strict=True))
         self._request_counts = dict.fromkeys(names, 0)
+        decoding = sorted(serving.methods & {"lm.generate", "lm.generate_stream"})
+        self._batcher = (
+            ContinuousBatcher(
+                cfg,
+                settings,
+                lambda: self.params,
+                tokenizer,
+                serving,
+                self._method_keys[decoding[0]],
+                max_waiting=max(1, serving.batch_size * serving.max_live_batches),
+            )
+            if serving.num_cache_slots > 0 and decoding
+            else None
+        )
         #: What loading cost, for the model server's status (see ``build_lm_servable``).
         self.load_info: dict[str, float] = {"parameters": float(num_params(cfg))}
 
@@ -95,6 +112,28 @@ class LmServable:
         return self.serving.methods & {"lm.generate_stream"}
 
     @property
+    def scheduled_methods(self) -> frozenset[str]:
+        """Generate methods go through continuous batching when the config has cache slots."""
+        return self.methods & {"lm.generate", "lm.generate_stream"} if self._batcher else frozenset()
+
+    @property
+    def busy(self) -> bool:
+        return self._batcher is not None and self._batcher.busy
+
+    def submit(self, request_id: Hashable, method: str, request: Payload, reply: Reply) -> None:
+        if self._batcher is None or method not in self.scheduled_methods:
+            raise ValueError(f"{method} is not scheduled by this servable")
+        prompt = self._prompt(request)
+        self._batcher.submit(request_id, prompt, reply, streaming=method == "lm.generate_stream")
+
+    def cancel(self, request_id: Hashable) -> bool:
+        return self._batcher is not None and self._batcher.cancel(request_id)
+
+    def step(self) -> None:
+        if self._batcher is not None:
+            self._batcher.step()
+
+    @property
     def params(self) -> Params:
         if self._params is None:
             raise RuntimeError("servable is closed")
@@ -102,6 +141,8 @@ class LmServable:
 
     def call(self, method: str, request: Payload) -> Payload:
         self._check_method(method, streaming=False)
+        if method in self.scheduled_methods:
+            return direct.call(self, method, request)
         if method == "lm.generate":
             return self._generate(request)
         if method == "lm.score":
@@ -112,6 +153,8 @@ class LmServable:
 
     def stream(self, method: str, request: Payload) -> Iterator[Payload]:
         self._check_method(method, streaming=True)
+        if method in self.scheduled_methods:
+            return direct.stream(self, method, request)
         # Validate and prefill now, so that a bad request fails here rather than at the first chunk.
         _, state = self._start_decode(method, request)
         return self._stream_chunks(state)
@@ -122,6 +165,9 @@ class LmServable:
     def warm_up(self) -> None:
         """Compiles every program for every bucket by running empty requests (spec §4.2's warm-up)."""
         decoding = sorted(self.methods & {"lm.generate", "lm.generate_stream"})
+        if self._batcher is not None:
+            self._batcher.warm_up()
+            decoding = []
         for bucket in self.serving.buckets if decoding else ():
             # Both methods share the programs. Request index -1: warming up must not advance the request
             # counters, so that answers stay reproducible from the seed.
@@ -134,8 +180,11 @@ class LmServable:
                 self.programs.score(self.params, ids, ids, mask, mask)
             if "lm.embed" in self.methods:
                 self.programs.embed(self.params, ids, mask)
-            if "lm.gradient" in self.methods:
-                self.programs.gradient(self.params, ids, ids, mask, mask)
+        if "lm.gradient" in self.methods:  # one shape: the backward pass is the costliest compile
+            bucket = self.serving.score_buckets[-1]
+            ids = np.full((1, bucket), self.tokenizer.pad_id, np.int32)
+            mask = np.zeros((1, bucket), np.bool_)
+            self.programs.gradient(self.params, ids, ids, mask, mask)
 
     # lm.generate / lm.generate_stream
 
@@ -196,6 +245,13 @@ class LmServable:
         self._request_counts[method] = count + 1
         return ids, self._prefill(ids, self.serving.bucket_for(len(ids)), items, method, count)
 
+    def _prompt(self, request: Payload) -> Prompt:
+        """Validates and tokenises a generate request for the continuous batcher."""
+        items = extra_input_items(request, self.serving.extra_input_defaults())
+        ids = self._encode(text_field(request, "text"), self.serving.input_seq_len)
+        bucket = self.serving.bucket_for(len(ids))
+        return Prompt(ids, bucket, sample_knobs(self.serving, items, self.serving.max_steps_for(bucket)))
+
     def _prefill(
         self, ids: list[int], bucket: int, items: Mapping[str, float], method: str, request_index: int
     ) -> DecodeState:
@@ -243,7 +299,7 @@ class LmServable:
         Gradients cover the [SOS] + prefix + suffix positions, flattened row-major ([T, D]).
         """
         prefix, suffix = text_field(request, "prefix", ""), request.get("suffix", "")
-        arrays, _ = self._scoring_inputs(prefix, suffix, request)
+        arrays, _ = self._scoring_inputs(prefix, suffix, request, pad_to=self.serving.score_buckets[-1])
         scores, grads = self.programs.gradient(self.params, *arrays)
         length = int(np.sum(arrays[2]))
         score = float(scores[0])
@@ -256,9 +312,12 @@ class LmServable:
         }
 
     def _scoring_inputs(
-        self, prefix: str, suffix: Any, request: Payload
+        self, prefix: str, suffix: Any, request: Payload, pad_to: int | None = None
     ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], int]:
-        """(ids, labels, valid, score mask) [1, bucket] for [SOS] + prefix + suffix, and the scored count."""
+        """(ids, labels, valid, score mask) [1, bucket] for [SOS] + prefix + suffix, and the scored count.
+
+        The bucket is the smallest score bucket that fits, or ``pad_to``.
+        """
         suffix = text_field({"suffix": suffix}, "suffix")
         extra_input_items(request, {})
         tok, serving = self.tokenizer, self.serving
@@ -267,7 +326,7 @@ class LmServable:
         ids = [tok.sos_id, *prefix_ids, *suffix_ids]
         labels = [*prefix_ids, *suffix_ids, tok.eos_id]
         mask = [False] * len(prefix_ids) + [True] * len(suffix_ids) + [serving.scoring_include_eos_score]
-        bucket = serving.bucket_for(len(ids), serving.score_buckets)
+        bucket = serving.bucket_for(len(ids), serving.score_buckets if pad_to is None else (pad_to,))
         arrays = (
             _right_pad(ids, bucket, tok.pad_id),
             _right_pad(labels, bucket, tok.pad_id),

@@ -30,9 +30,7 @@ EXTRA_INPUT_KINDS: Mapping[str, type] = {
 EMBED_METHOD_NAME, EMBED_OUTPUT_NAME = "embed", "embedding"
 
 # Knobs read elsewhere (the worker core's scheduler) or only meaningful with beam search.
-_IGNORED_KEYS = frozenset(
-    {"batchSize", "maxLiveBatches", "batchWaitSecs", "minDecodeSteps", "beamSize", "lengthNormAlpha"}
-)
+_IGNORED_KEYS = frozenset({"batchWaitSecs", "minDecodeSteps", "beamSize", "lengthNormAlpha"})
 # Features this servable does not support: a config must leave each knob at this value (else ValueError).
 _UNSUPPORTED = {
     "useBeamSearch": False,
@@ -58,6 +56,8 @@ _FIELD_BY_KEY = {
     "stopTokenIds": "stop_token_ids",
     "extraInputs": "extra_inputs",
     "numCacheSlots": "num_cache_slots",
+    "batchSize": "batch_size",
+    "maxLiveBatches": "max_live_batches",
     "scoringIncludeEosScore": "scoring_include_eos_score",
     "scoringUseGeomeanProbScore": "scoring_use_geomean_prob_score",
     "generationUseGeomeanProbScore": "generation_use_geomean_prob_score",
@@ -102,16 +102,24 @@ class LmServingConfig:
     fail_on_input_truncation: bool = False
     stop_token_ids: tuple[int, ...] = ()  # empty: [EOS]
     extra_inputs: Mapping[str, float | None] = dataclasses.field(default_factory=lambda: {"temperature": 0.1})
-    num_cache_slots: int = 0  # > 0: continuous batching in the reference, whose sampling is always greedy
+    num_cache_slots: int = 0  # > 0: continuous batching over this many slots (greedy, like the reference)
+    batch_size: int = 1  # the largest allowed batch size (a list's maximum)
+    max_live_batches: int = 4  # with batch_size, bounds the requests waiting for a slot
     scoring_include_eos_score: bool = False
     scoring_use_geomean_prob_score: bool = False
     generation_use_geomean_prob_score: bool = False
     methods: frozenset[str] = frozenset({"lm.generate", "lm.score"})
 
     def __post_init__(self) -> None:
-        for name in ("input_seq_len", "max_decode_steps", "num_samples", "stream_interval_steps"):
+        for name in (
+            "input_seq_len",
+            "max_decode_steps",
+            "num_samples",
+            "stream_interval_steps",
+            "batch_size",
+        ):
             _check_int(name, getattr(self, name), minimum=1)
-        for name in ("suffix_seq_len", "top_k", "num_cache_slots"):
+        for name in ("suffix_seq_len", "top_k", "num_cache_slots", "max_live_batches"):
             _check_int(name, getattr(self, name), minimum=0)
         if self.max_seq_len is not None:
             _check_int("max_seq_len", self.max_seq_len, minimum=2)
@@ -211,6 +219,10 @@ class LmServingConfig:
                 kwargs.pop(field, None)
             else:
                 kwargs[field] = tuple(_as_list(field, kwargs[field]))
+        if isinstance(kwargs.get("batch_size"), list | tuple):
+            if not kwargs["batch_size"]:
+                raise ValueError("lm serving config: batchSize must not be an empty list")
+            kwargs["batch_size"] = max(kwargs["batch_size"])
         steps = kwargs.get("max_decode_steps")
         if isinstance(steps, list | tuple):
             if not steps:

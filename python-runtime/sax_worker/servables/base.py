@@ -14,12 +14,16 @@ Method payloads mirror Saxml's protos (field names of lm.proto / vision.proto, s
 
 ``ExtraInputs`` is ``{"items": {str: float}, "tensors": {str: [float]}, "strings": {str: str}}``.
 Validation errors raise ``ValueError`` (reported as INVALID_ARGUMENT); anything else is INTERNAL.
+
+A servable may also schedule some methods itself (``ScheduledServable``): the worker core hands it those
+requests with a ``Reply`` and calls ``step`` while it is busy, so the servable can batch requests that
+arrive at different times (continuous batching) instead of answering one call at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any, Protocol
+from collections.abc import Hashable, Iterator, Mapping
+from typing import Any, Protocol, runtime_checkable
 
 Payload = Mapping[str, Any]
 
@@ -47,4 +51,44 @@ class Servable(Protocol):
 
     def close(self) -> None:
         """Releases what the servable holds (device buffers, files)."""
+        ...
+
+
+class Reply(Protocol):
+    """Where a scheduled request's answer goes: ``result`` (unary), or ``chunk``* then ``end`` (stream),
+    or ``error`` instead; exactly one of ``result``, ``end`` and ``error``, once."""
+
+    def result(self, body: Payload) -> None: ...
+
+    def chunk(self, body: Payload) -> None: ...
+
+    def end(self) -> None: ...
+
+    def error(self, exc: Exception) -> None: ...
+
+
+@runtime_checkable
+class ScheduledServable(Protocol):
+    """A servable that batches the requests of ``scheduled_methods`` across calls."""
+
+    @property
+    def scheduled_methods(self) -> frozenset[str]:
+        """Methods the core hands to ``submit`` rather than ``call`` / ``stream``."""
+        ...
+
+    @property
+    def busy(self) -> bool:
+        """Whether submitted requests are still waiting or running."""
+        ...
+
+    def submit(self, request_id: Hashable, method: str, request: Payload, reply: Reply) -> None:
+        """Takes a request; raises (ValueError, WorkerError) at once for one it refuses."""
+        ...
+
+    def cancel(self, request_id: Hashable) -> bool:
+        """Drops a request without answering it; False if it was not held (already answered)."""
+        ...
+
+    def step(self) -> None:
+        """Advances the scheduled work once (for an LM: admit waiting requests, decode one token)."""
         ...

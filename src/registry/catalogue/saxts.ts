@@ -10,6 +10,7 @@ import { entriesOf, type CatalogueEntry, type LlamaConfigInput } from "./define.
 const SMALL_SERVING = {
   batchSize: 1,
   inputSeqLen: 128,
+  bucketKeys: [32],
   maxDecodeSteps: 32,
   numSamples: 1,
   topK: 1,
@@ -52,7 +53,8 @@ const TinyLlama: LlamaConfigInput = {
   tokenizer: { type: "bytes" },
   meshShapes: [[1, 1, 1]],
   randomWeightsWhenNoCheckpoint: true,
-  serving: SMALL_SERVING,
+  // Continuous batching: up to 32 requests decode together and 64 more wait for a slot.
+  serving: { ...SMALL_SERVING, numCacheSlots: 32, maxLiveBatches: 64 },
 };
 
 /** sax-ts's own entries: `saxts.lm.TinyLlama` and `saxts.test.Echo`. */

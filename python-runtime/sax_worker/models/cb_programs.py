@@ -1,0 +1,208 @@
+"""Device programs of continuous batching (spec §4.3): prefill one prompt, insert it into a slot, step all.
+
+The state holds S cache slots of C = max prompt bucket + M positions, each with its own length, the
+token it will run next, its generated count and its sampling knobs. A request's life on the device:
+
+- ``prefill``: one forward over its prompt [1, P] samples the first generated token and returns the
+  prompt's keys and values;
+- ``insert``: writes them into a free slot, which becomes live with that token pending;
+- ``step``: runs every slot's pending token through the model at once, samples the next one per slot,
+  and marks slots done on a stop id or their max steps. Idle slots ride along without growing.
+
+Each program is traced once per shape (``trace_counts``); ``insert`` and ``step`` donate the state, so
+the cache is updated in place rather than copied every token.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from sax_worker.models import decoder, sampling
+from sax_worker.models.decoder_config import DecoderConfig
+from sax_worker.models.decoder_params import Params
+from sax_worker.models.lm_programs import DecodeSettings, trace_counts
+
+
+class SlotState(NamedTuple):
+    """Every slot's device state; S slots."""
+
+    cache: decoder.KvCache  # S slots of C positions
+    next_token: jax.Array  # [S] int32: sampled, not yet run through the model
+    generated: jax.Array  # [S] int32: tokens generated so far (the pending one included)
+    live: jax.Array  # [S] bool
+    temperature: jax.Array  # [S] float32
+    top_k: jax.Array  # [S] int32
+    top_p: jax.Array  # [S] float32; NaN disables
+    max_steps: jax.Array  # [S] int32
+    step: jax.Array  # [] int32: steps run, folded into the sampling key
+    key: jax.Array  # PRNG key of this batcher
+
+
+class StepOutput(NamedTuple):
+    """What the host reads after a step: each slot's new token, its raw log-prob, and whether it ended."""
+
+    token: jax.Array  # [S] int32
+    log_prob: jax.Array  # [S] float32
+    done: jax.Array  # [S] bool: became done at this step (False for slots that were not live)
+
+
+class PrefillOutput(NamedTuple):
+    token: jax.Array  # [1] int32: the first generated token
+    log_prob: jax.Array  # [1] float32
+    keys: jax.Array  # [L, 1, P, K, H]
+    values: jax.Array  # [L, 1, P, K, H]
+
+
+def empty_state(cfg: DecoderConfig, slots: int, length: int, key: jax.Array) -> SlotState:
+    """``slots`` idle slots of ``length`` cache positions."""
+    return SlotState(
+        cache=decoder.empty_cache(cfg, slots, length),
+        next_token=jnp.zeros((slots,), jnp.int32),
+        generated=jnp.zeros((slots,), jnp.int32),
+        live=jnp.zeros((slots,), jnp.bool_),
+        temperature=jnp.zeros((slots,), jnp.float32),
+        top_k=jnp.ones((slots,), jnp.int32),
+        top_p=jnp.full((slots,), jnp.nan, jnp.float32),
+        max_steps=jnp.ones((slots,), jnp.int32),
+        step=jnp.zeros((), jnp.int32),
+        key=key,
+    )
+
+
+def _sample(
+    s: DecodeSettings,
+    logits: jax.Array,
+    key: jax.Array,
+    temperature: jax.Array,
+    top_k: jax.Array,
+    top_p: jax.Array,
+) -> jax.Array:
+    if s.greedy:
+        return sampling.greedy(logits)
+    return sampling.sample(
+        logits, key, top_k=s.top_k, temperature=temperature, per_example_top_k=top_k, top_p=top_p
+    )
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def prefill(
+    cfg: DecoderConfig,
+    s: DecodeSettings,
+    params: Params,
+    ids: ArrayLike,
+    length: ArrayLike,
+    temperature: ArrayLike,
+    top_k: ArrayLike,
+    top_p: ArrayLike,
+    key: jax.Array,
+) -> PrefillOutput:
+    """ids [1, P] right-padded, length [1] (SOS included), knobs [1] -> first token and prompt KV."""
+    trace_counts["cb_prefill"] += 1
+    ids, length = jnp.asarray(ids), jnp.asarray(length)
+    positions = jnp.broadcast_to(jnp.arange(ids.shape[1]), ids.shape)
+    valid = positions < length[:, None]
+    logits, _, keys, values = decoder.forward_kv(params, cfg, ids, positions, valid)
+    last = jnp.take_along_axis(logits, (length - 1)[:, None, None], axis=1)[:, 0]  # [1, V]
+    token = _sample(s, last, key, jnp.asarray(temperature), jnp.asarray(top_k), jnp.asarray(top_p))
+    return PrefillOutput(token, decoder.token_log_probs(last, token), keys, values)
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def insert(
+    state: SlotState,
+    slot: ArrayLike,
+    prefilled: PrefillOutput,
+    length: ArrayLike,
+    temperature: ArrayLike,
+    top_k: ArrayLike,
+    top_p: ArrayLike,
+    max_steps: ArrayLike,
+) -> SlotState:
+    """Makes ``slot`` ([1] int32) live with a prefilled prompt of ``length`` [1] and its knobs [1]."""
+    trace_counts["cb_insert"] += 1
+    slots = jnp.asarray(slot)
+    cache = decoder.insert(state.cache, prefilled.keys, prefilled.values, jnp.asarray(length), slots)
+    return state._replace(
+        cache=cache,
+        next_token=state.next_token.at[slots].set(prefilled.token),
+        generated=state.generated.at[slots].set(1),
+        live=state.live.at[slots].set(True),
+        temperature=state.temperature.at[slots].set(jnp.asarray(temperature)),
+        top_k=state.top_k.at[slots].set(jnp.asarray(top_k)),
+        top_p=state.top_p.at[slots].set(jnp.asarray(top_p)),
+        max_steps=state.max_steps.at[slots].set(jnp.asarray(max_steps)),
+    )
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def release(state: SlotState, slot: ArrayLike) -> SlotState:
+    """Makes ``slot`` ([1] int32) idle (a cancelled request); its cache is overwritten by the next insert."""
+    trace_counts["cb_release"] += 1
+    return state._replace(live=state.live.at[jnp.asarray(slot)].set(False))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2), donate_argnums=4)
+def step(
+    cfg: DecoderConfig, s: DecodeSettings, rows: int, params: Params, state: SlotState
+) -> tuple[SlotState, StepOutput]:
+    """One token for every live slot among the first ``rows``: run the pending tokens, sample the next,
+    mark finished slots. Slots from ``rows`` on must be idle; they are neither computed nor changed, so
+    a step costs what its live slots need (the host picks ``rows`` from a few sizes, one program each).
+    """
+    trace_counts["cb_step"] += 1
+    head = _rows(state, rows)
+    live = head.live
+    logits, cache = decoder.decode_step(params, cfg, head.cache, head.next_token, live)
+    key = jax.random.fold_in(state.key, state.step)
+    token = _sample(s, logits, key, head.temperature, head.top_k, head.top_p)
+    log_prob = decoder.token_log_probs(logits, token)
+    generated = head.generated + live.astype(jnp.int32)
+    stopped = jnp.isin(token, jnp.asarray(s.stop_ids, jnp.int32))
+    done = live & (stopped | (generated >= head.max_steps))
+    head = head._replace(
+        cache=cache,
+        next_token=jnp.where(live, token, head.next_token),
+        generated=generated,
+        live=live & ~done,
+    )
+    new_state = _with_rows(state, head)._replace(step=state.step + 1)
+    return new_state, StepOutput(token, log_prob, done)
+
+
+def _rows(state: SlotState, rows: int) -> SlotState:
+    """The first ``rows`` slots of every per-slot field (the step counter and key unchanged)."""
+    cache = state.cache
+    return state._replace(
+        cache=decoder.KvCache(cache.k[:, :rows], cache.v[:, :rows], cache.lengths[:rows]),
+        next_token=state.next_token[:rows],
+        generated=state.generated[:rows],
+        live=state.live[:rows],
+        temperature=state.temperature[:rows],
+        top_k=state.top_k[:rows],
+        top_p=state.top_p[:rows],
+        max_steps=state.max_steps[:rows],
+    )
+
+
+def _with_rows(state: SlotState, head: SlotState) -> SlotState:
+    """``state`` with its first slots replaced by ``head``'s, in place when ``state`` is donated."""
+
+    def put(full: jax.Array, part: jax.Array) -> jax.Array:  # part is a leading block of full
+        return jax.lax.dynamic_update_slice(full, part.astype(full.dtype), (0,) * full.ndim)
+
+    cache, part = state.cache, head.cache
+    return state._replace(
+        cache=decoder.KvCache(put(cache.k, part.k), put(cache.v, part.v), put(cache.lengths, part.lengths)),
+        next_token=put(state.next_token, head.next_token),
+        generated=put(state.generated, head.generated),
+        live=put(state.live, head.live),
+        temperature=put(state.temperature, head.temperature),
+        top_k=put(state.top_k, head.top_k),
+        top_p=put(state.top_p, head.top_p),
+        max_steps=put(state.max_steps, head.max_steps),
+    )

@@ -1,0 +1,268 @@
+"""Continuous batching of lm.generate / lm.generate_stream over a fixed set of KV-cache slots (spec §4.3).
+
+Requests wait in a bounded queue; between decode steps each free slot takes the next one (prefill its
+prompt, insert it), and every step advances all live slots by one token. A request leaves its slot as
+soon as it is done (a stop id, its max steps, a cancel or a deadline), so a long request never holds back
+a short one, and a new one joins at the next step. Unlike the reference, the first (prefill) token is
+tested for stop and max steps too, streams send text incrementally, and a full queue answers
+RESOURCE_EXHAUSTED at once instead of blocking.
+
+Host work per step is one small device read (a token, a log-prob and a done flag per slot); answers are
+detokenised as tokens arrive.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import math
+from collections.abc import Callable, Hashable
+
+import jax
+import numpy as np
+
+from sax_worker.errors import WorkerError
+from sax_worker.models import cb_programs
+from sax_worker.models.decoder_config import DecoderConfig
+from sax_worker.models.decoder_params import Params
+from sax_worker.models.lm_programs import DecodeSettings
+from sax_worker.models.lm_requests import SampleKnobs
+from sax_worker.models.lm_serving_config import LmServingConfig
+from sax_worker.models.tokenizers import StreamDecoder, Tokenizer
+from sax_worker.servables.base import Payload, Reply
+
+
+@dataclasses.dataclass
+class Prompt:
+    """A validated, tokenised generate request."""
+
+    ids: list[int]  # [SOS] + prompt ids
+    bucket: int  # padded prompt length
+    knobs: SampleKnobs
+
+
+@dataclasses.dataclass
+class _Sequence:
+    """One request being served, from the queue to its answer."""
+
+    request_id: Hashable
+    prompt: Prompt
+    reply: Reply
+    tokens: list[int] = dataclasses.field(default_factory=list)
+    log_probs: list[float] = dataclasses.field(default_factory=list)
+    stream: StreamDecoder | None = None
+    sent_chars: int = 0  # characters streamed so far: the next message's prefix_len
+    unsent: int = 0  # tokens generated since the last stream message
+    unsent_score: float = 0.0  # their summed log-prob
+    unsent_text: str = ""  # their text
+    slot: int | None = None
+
+
+class ContinuousBatcher:
+    """Serves generate requests of one servable through ``slots`` cache slots."""
+
+    def __init__(
+        self,
+        cfg: DecoderConfig,
+        settings: DecodeSettings,
+        params: Callable[[], Params],
+        tokenizer: Tokenizer,
+        serving: LmServingConfig,
+        key: jax.Array,
+        *,
+        max_waiting: int,
+        prefills_per_step: int = 4,
+    ) -> None:
+        self._cfg, self._settings, self._params = cfg, settings, params
+        self._tokenizer, self._serving = tokenizer, serving
+        self._slots: list[_Sequence | None] = [None] * serving.num_cache_slots
+        self._length = max(serving.buckets) + serving.max_decode_steps
+        self._key = key
+        self._state = self._empty_state()
+        self._waiting: collections.deque[_Sequence] = collections.deque()
+        self._max_waiting = max_waiting
+        self._prefills_per_step = prefills_per_step
+        self._prefill_count = 0
+        # Step programs for the first 1, 4, 16, ... slots: a step computes only up to the highest live slot
+        # (slots are taken lowest first), so a lone request decodes about as fast as with one slot.
+        count = len(self._slots)
+        self._row_counts = sorted({min(4**i, count) for i in range(count.bit_length())} | {count})
+
+    @property
+    def busy(self) -> bool:
+        """Whether requests wait or decode."""
+        return bool(self._waiting) or any(seq is not None for seq in self._slots)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._waiting) + sum(seq is not None for seq in self._slots)
+
+    def submit(self, request_id: Hashable, prompt: Prompt, reply: Reply, *, streaming: bool) -> None:
+        """Queues a request; RESOURCE_EXHAUSTED when every slot is taken and the queue is full."""
+        limit = self._max_waiting + len(self._slots)
+        if self.in_flight >= limit:
+            raise WorkerError(
+                "RESOURCE_EXHAUSTED",
+                f"Too many requests: {limit} generate requests in flight ({len(self._slots)} cache slots "
+                f"and {self._max_waiting} waiting); retry later",
+            )
+        stream = self._tokenizer.stream_decoder() if streaming else None
+        seq = _Sequence(request_id, prompt, reply, stream=stream)
+        self._waiting.append(seq)
+
+    def cancel(self, request_id: Hashable) -> bool:
+        """Drops a request (its reply is the caller's business); False if it is not held here."""
+        for seq in self._waiting:
+            if seq.request_id == request_id:
+                self._waiting.remove(seq)
+                return True
+        for slot, seq in enumerate(self._slots):
+            if seq is not None and seq.request_id == request_id:
+                self._free(slot)
+                self._state = cb_programs.release(self._state, np.asarray([slot], np.int32))
+                return True
+        return False
+
+    def step(self) -> None:
+        """Admits waiting requests into free slots, then advances every live slot by one token."""
+        try:
+            self._admit()
+            if any(seq is not None for seq in self._slots):
+                self._decode_one()
+        except WorkerError:
+            raise
+        except Exception as exc:  # a device failure fails every request held, not the worker
+            self._fail_all(exc)
+
+    def warm_up(self) -> None:
+        """Compiles prefill and insert for every bucket, and the step, with throwaway requests."""
+        for bucket in self._serving.buckets:
+            ids = [self._tokenizer.sos_id]
+            knobs = SampleKnobs(0.0, 1, math.nan, 1)
+            prefilled = self._prefill(Prompt(ids, bucket, knobs))
+            self._insert(0, Prompt(ids, bucket, knobs), prefilled)
+        for rows in self._row_counts:
+            self._state, out = cb_programs.step(self._cfg, self._settings, rows, self._params(), self._state)
+            jax.block_until_ready(out)
+        self._state = cb_programs.release(self._state, np.asarray([0], np.int32))
+        self._state = self._empty_state()
+
+    def _empty_state(self) -> cb_programs.SlotState:
+        # The state is donated step after step, so it gets a key of its own, never ``self._key``.
+        step_key = jax.random.fold_in(self._key, 2**31 - 1)
+        return cb_programs.empty_state(self._cfg, len(self._slots), self._length, step_key)
+
+    # Admission: prefill and insert.
+
+    def _admit(self) -> None:
+        for _ in range(self._prefills_per_step):
+            if not self._waiting:
+                return
+            free = next((slot for slot, seq in enumerate(self._slots) if seq is None), None)
+            if free is None:
+                return
+            seq = self._waiting.popleft()
+            prefilled = self._prefill(seq.prompt)
+            token, log_prob = (x.item() for x in jax.device_get((prefilled.token[0], prefilled.log_prob[0])))
+            if self._record(seq, token, log_prob, done=self._finished_by(token, seq)):
+                continue  # done with its first token: it never needs a slot
+            self._insert(free, seq.prompt, prefilled)
+            seq.slot = free
+            self._slots[free] = seq
+
+    def _prefill(self, prompt: Prompt) -> cb_programs.PrefillOutput:
+        ids = np.full((1, prompt.bucket), self._tokenizer.pad_id, np.int32)
+        ids[0, : len(prompt.ids)] = prompt.ids
+        knobs = prompt.knobs
+        self._prefill_count += 1
+        key = jax.random.fold_in(self._key, self._prefill_count)
+        return cb_programs.prefill(
+            self._cfg,
+            self._settings,
+            self._params(),
+            ids,
+            np.asarray([len(prompt.ids)], np.int32),
+            np.asarray([knobs.temperature], np.float32),
+            np.asarray([knobs.top_k], np.int32),
+            np.asarray([knobs.top_p], np.float32),
+            key,
+        )
+
+    def _insert(self, slot: int, prompt: Prompt, prefilled: cb_programs.PrefillOutput) -> None:
+        knobs = prompt.knobs
+        self._state = cb_programs.insert(
+            self._state,
+            np.asarray([slot], np.int32),
+            prefilled,
+            np.asarray([len(prompt.ids)], np.int32),
+            np.asarray([knobs.temperature], np.float32),
+            np.asarray([knobs.top_k], np.int32),
+            np.asarray([knobs.top_p], np.float32),
+            np.asarray([knobs.max_decode_steps], np.int32),
+        )
+
+    def _finished_by(self, token: int, seq: _Sequence) -> bool:
+        """Whether ``token``, about to be recorded, ends ``seq`` (a stop id, or its last allowed step)."""
+        return token in self._settings.stop_ids or len(seq.tokens) + 1 >= seq.prompt.knobs.max_decode_steps
+
+    # Decoding.
+
+    def _decode_one(self) -> None:
+        highest = max(slot for slot, seq in enumerate(self._slots) if seq is not None)
+        rows = next(count for count in self._row_counts if count > highest)
+        self._state, out = cb_programs.step(self._cfg, self._settings, rows, self._params(), self._state)
+        tokens, log_probs, done = jax.device_get(out)
+        for slot, seq in enumerate(self._slots[:rows]):
+            if seq is not None and self._record(
+                seq, int(tokens[slot]), float(log_probs[slot]), bool(done[slot])
+            ):
+                self._free(slot)
+
+    def _record(self, seq: _Sequence, token: int, log_prob: float, done: bool) -> bool:
+        """Adds a generated token to ``seq``; streams or answers it. True when ``seq`` has finished."""
+        seq.tokens.append(token)
+        seq.log_probs.append(log_prob)
+        try:
+            if seq.stream is not None:
+                seq.unsent += 1
+                seq.unsent_score += log_prob
+                seq.unsent_text += seq.stream.feed([token])
+                if done or seq.unsent >= self._serving.stream_interval_steps:
+                    self._send_text(seq, seq.unsent_text, [seq.unsent_score])
+                    seq.unsent, seq.unsent_score, seq.unsent_text = 0, 0.0, ""
+            if not done:
+                return False
+            if seq.stream is not None:
+                self._send_text(seq, seq.stream.flush(), [0.0])
+                seq.reply.end()
+            else:
+                seq.reply.result(self._answer(seq))
+        except Exception as exc:  # detokenising failed: this request only
+            seq.reply.error(exc)
+        return True
+
+    def _send_text(self, seq: _Sequence, text: str, scores: list[float]) -> None:
+        seq.reply.chunk({"items": [{"text": text, "prefix_len": seq.sent_chars, "scores": scores}]})
+        seq.sent_chars += len(text)
+
+    def _answer(self, seq: _Sequence) -> Payload:
+        total = float(sum(seq.log_probs))
+        score = (
+            math.exp(total / len(seq.tokens)) if self._serving.generation_use_geomean_prob_score else total
+        )
+        shown = seq.prompt.ids[1:] if self._serving.include_prefix_in_result else []
+        return {"texts": [{"text": self._tokenizer.decode([*shown, *seq.tokens]), "score": score}]}
+
+    def _free(self, slot: int) -> None:
+        seq = self._slots[slot]
+        if seq is not None:
+            seq.slot = None
+        self._slots[slot] = None
+
+    def _fail_all(self, exc: Exception) -> None:
+        held = [*self._waiting, *(seq for seq in self._slots if seq is not None)]
+        self._waiting.clear()
+        self._slots = [None] * len(self._slots)
+        self._state = self._empty_state()
+        for seq in held:
+            seq.reply.error(exc)

@@ -1,0 +1,186 @@
+"""Continuous batching: requests share cache slots, join and leave between steps, and answer as if alone."""
+
+import pytest
+
+from sax_worker.core import WorkerCore
+from sax_worker.errors import WorkerError
+from sax_worker.models import lm_programs
+from sax_worker.models.lm_servable import build_lm_servable
+from sax_worker.protocol import Call, Cancel, Chunk, End, ErrorReply, Load, Result
+from sax_worker.servables.direct import CollectingReply
+
+ARCH = {
+    "family": "llama",
+    "numLayers": 2,
+    "modelDims": 32,
+    "hiddenDims": 64,
+    "numHeads": 4,
+    "numKvHeads": 2,
+    "dimsPerHead": 8,
+    "vocabSize": 259,
+    "useMqa": True,
+    "dtype": "float32",
+}
+SERVING = {
+    "inputSeqLen": 32,
+    "bucketKeys": [8, 16],
+    "maxDecodeSteps": 10,
+    "numSamples": 1,
+    "topK": 1,
+    "extraInputs": {"per_example_max_decode_steps": 10},
+    "enableGenerateStream": True,
+    "streamIntervalSteps": 3,
+}
+SLOTS = 3
+
+
+def config(serving):
+    return {"kind": "lm", "architecture": ARCH, "serving": serving, "randomWeightsWhenNoCheckpoint": True}
+
+
+@pytest.fixture(scope="module")
+def alone():
+    """The same weights without continuous batching: every request is its own device batch."""
+    return build_lm_servable(config(SERVING), "None", 7)
+
+
+@pytest.fixture
+def batched():
+    servable = build_lm_servable(config({**SERVING, "numCacheSlots": SLOTS, "maxLiveBatches": 2}), "None", 7)
+    servable.warm_up()
+    return servable
+
+
+def steps(max_steps):
+    return {"extra_inputs": {"items": {"per_example_max_decode_steps": max_steps}}}
+
+
+def submit(servable, request_id, text, max_steps=10, method="lm.generate"):
+    reply = CollectingReply()
+    servable.submit(request_id, method, {"text": text, **steps(max_steps)}, reply)
+    return reply
+
+
+def run(servable, limit=100):
+    count = 0
+    while servable.busy:
+        servable.step()
+        count += 1
+        assert count < limit, "the batcher did not finish"
+    return count
+
+
+def expect_same(answer, expected):
+    [got], [want] = answer["texts"], expected["texts"]
+    assert got["text"] == want["text"]
+    assert got["score"] == pytest.approx(want["score"], abs=1e-4)
+
+
+def test_concurrent_requests_answer_exactly_as_alone(alone, batched):
+    prompts = ["a", "the second prompt", "xyz", "four", "a fifth, longer one"]
+    replies = [submit(batched, i, p) for i, p in enumerate(prompts)]  # more than the slots
+
+    run(batched)
+
+    for reply, prompt in zip(replies, prompts, strict=True):
+        expect_same(reply.answer, alone.call("lm.generate", {"text": prompt}))
+
+
+def test_a_short_request_leaves_while_a_long_one_keeps_decoding(batched):
+    long, short = submit(batched, "long", "long one", 10), submit(batched, "short", "short", 2)
+
+    batched.step()  # admits both (the short one's first token comes from its prefill) and decodes one
+    assert short.finished
+    assert not long.finished
+    late = submit(batched, "late", "joins later", 2)
+    batched.step()  # the late request takes the short one's slot while the long one goes on
+    batched.step()
+    assert late.finished
+    assert not long.finished
+    run(batched)
+    assert len(long.answer["texts"][0]["text"]) <= 10  # one byte per token; invalid bytes decode to U+FFFD
+
+
+def test_per_request_max_steps_cap_the_answer_and_count_the_first_token(alone, batched):
+    one = submit(batched, "one", "hello", 1)
+    run(batched)
+    # One token from the prefill, none from a slot: the reference would have produced two.
+    assert len(one.answer["texts"][0]["text"]) <= 1
+    assert (
+        one.answer["texts"][0]["text"] == alone.call("lm.generate", {"text": "hello"})["texts"][0]["text"][:1]
+    )
+
+
+def test_cancel_frees_the_slot_for_the_next_request(batched):
+    held = [submit(batched, i, f"prompt {i}") for i in range(SLOTS)]
+    waiting = submit(batched, "waiting", "waits for a slot", 2)
+    batched.step()
+    assert not waiting.finished
+
+    assert batched.cancel(1)
+    assert not batched.cancel(1)  # already gone
+    batched.step()
+    batched.step()
+    assert waiting.finished
+    run(batched)
+    assert not held[1].finished  # cancelled requests get no answer from the batcher
+
+
+def test_a_full_batcher_answers_resource_exhausted(batched):
+    for i in range(SLOTS + 2):  # slots + batch size 1 x 2 live batches
+        submit(batched, i, "fill")
+    with pytest.raises(WorkerError, match="Too many requests: 5 generate requests in flight") as raised:
+        submit(batched, "one too many", "fill")
+    assert raised.value.code == "RESOURCE_EXHAUSTED"
+    run(batched)
+
+
+def test_streams_are_incremental_and_add_up_to_the_generated_text(alone, batched):
+    reply = submit(batched, "s", "stream me", method="lm.generate_stream")
+    run(batched)
+
+    texts = [chunk["items"][0]["text"] for chunk in reply.chunks]
+    prefix_lens = [chunk["items"][0]["prefix_len"] for chunk in reply.chunks]
+    assert "".join(texts) == alone.call("lm.generate", {"text": "stream me"})["texts"][0]["text"]
+    assert prefix_lens == [sum(len(t) for t in texts[:i]) for i in range(len(texts))]
+    assert reply.chunks[-1]["items"][0]["scores"] == [0.0]  # the final flush message
+    assert len(reply.chunks) >= 3  # 10 tokens in intervals of 3, then the flush
+
+
+def test_serving_after_warm_up_compiles_nothing(batched):
+    counts = lm_programs.trace_counts
+    before = {name: counts[name] for name in ("cb_prefill", "cb_insert", "cb_step", "cb_release")}
+    for i, text in enumerate(["a", "bb" * 5, "c" * 12]):  # buckets 8 and 16
+        submit(batched, i, text)
+    batched.step()
+    batched.cancel(0)
+    run(batched)
+    assert {name: counts[name] for name in before} == before
+
+
+def test_the_worker_core_schedules_batched_requests_and_enforces_deadlines():
+    emitted = []
+    now = [0.0]
+    core = WorkerCore(emitted.append, clock=lambda: now[0])
+    serving = {**SERVING, "numCacheSlots": 2}
+    core.handle(Load(1, {"kind": "lm", **config(serving)}, "None", 7))
+    assert isinstance(emitted.pop(), Result)
+
+    core.handle(Call(2, "lm.generate", {"text": "hi", **steps(3)}, None))
+    core.handle(Call(3, "lm.generate_stream", {"text": "stream"}, None))
+    core.handle(Call(4, "lm.generate", {"text": "slow"}, 1000))
+    core.handle(Call(5, "lm.generate", {"text": "cancel me"}, None))
+    core.step()
+    core.handle(Cancel(5))
+    now[0] = 2.0  # request 4's deadline passes
+    while core.busy:
+        core.step()
+
+    by_id = {}
+    for message in emitted:
+        by_id.setdefault(message.id, []).append(message)
+    assert isinstance(by_id[2][-1], Result)
+    assert isinstance(by_id[3][-1], End)
+    assert all(isinstance(m, Chunk) for m in by_id[3][:-1])
+    assert by_id[4] == [ErrorReply(4, "DEADLINE_EXCEEDED", "lm.generate request 4 passed its deadline")]
+    assert by_id[5] == [ErrorReply(5, "CANCELLED", "request 5 was cancelled")]
