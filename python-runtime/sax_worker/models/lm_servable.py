@@ -30,11 +30,13 @@ from sax_worker.models.decoder_config import DecoderConfig
 from sax_worker.models.decoder_params import Params, init_params, num_params
 from sax_worker.models.lm_programs import DecodeSettings, DecodeState, LmPrograms, RowKnobs
 from sax_worker.models.lm_requests import extra_input_items, sample_knobs, text_field
+from sax_worker.models.lm_scoring import LmScoring, one, right_pad
 from sax_worker.models.lm_serving_config import LmServingConfig
 from sax_worker.models.mesh import place_params, serving_mesh
 from sax_worker.models.tokenizers import Tokenizer, tokenizer_from_dict
 from sax_worker.servables import direct
 from sax_worker.servables.base import Reply
+from sax_worker.servables.unary_batcher import UnaryBatcher
 
 Payload = Mapping[str, Any]
 
@@ -100,6 +102,27 @@ class LmServable:
             if serving.num_cache_slots > 0 and decoding
             else None
         )
+        batched = serving.methods & {"lm.score", "lm.embed"}
+        batching = serving.batch_size > 1 and bool(batched)
+        self.scoring = LmScoring(
+            self.programs,
+            lambda: self.params,
+            tokenizer,
+            serving,
+            self._encode,
+            serving.batch_sizes if batching else (1,),
+        )
+        self._unary = (
+            UnaryBatcher(
+                batched,
+                self.scoring.run_batch,
+                batch_size=serving.batch_size,
+                wait_secs=serving.batch_wait_secs,
+                max_waiting=serving.batch_size * serving.max_live_batches,
+            )
+            if batching
+            else None
+        )
         #: What loading cost, for the model server's status (see ``build_lm_servable``).
         self.load_info: dict[str, float] = {"parameters": float(num_params(cfg))}
 
@@ -113,23 +136,32 @@ class LmServable:
 
     @property
     def scheduled_methods(self) -> frozenset[str]:
-        """Generate methods go through continuous batching when the config has cache slots."""
-        return self.methods & {"lm.generate", "lm.generate_stream"} if self._batcher else frozenset()
+        """Generate methods are continuously batched when the config has cache slots; score and embed
+        are batched dynamically when its batch size is above 1."""
+        decoding = self.methods & {"lm.generate", "lm.generate_stream"} if self._batcher else frozenset()
+        return decoding | (self._unary.methods if self._unary else frozenset())
 
     @property
     def busy(self) -> bool:
-        return self._batcher is not None and self._batcher.busy
+        return bool(self._batcher and self._batcher.busy) or bool(self._unary and self._unary.busy)
 
     def submit(self, request_id: Hashable, method: str, request: Payload, reply: Reply) -> None:
-        if self._batcher is None or method not in self.scheduled_methods:
+        if self._unary is not None and method in self._unary.methods:
+            self._unary.submit(request_id, method, request, reply)
+        elif self._batcher is not None and method in self.scheduled_methods:
+            prompt = self._prompt(request)
+            self._batcher.submit(request_id, prompt, reply, streaming=method == "lm.generate_stream")
+        else:
             raise ValueError(f"{method} is not scheduled by this servable")
-        prompt = self._prompt(request)
-        self._batcher.submit(request_id, prompt, reply, streaming=method == "lm.generate_stream")
 
     def cancel(self, request_id: Hashable) -> bool:
-        return self._batcher is not None and self._batcher.cancel(request_id)
+        return bool(self._batcher and self._batcher.cancel(request_id)) or bool(
+            self._unary and self._unary.cancel(request_id)
+        )
 
     def step(self) -> None:
+        if self._unary is not None:
+            self._unary.step()
         if self._batcher is not None:
             self._batcher.step()
 
@@ -148,7 +180,7 @@ class LmServable:
         if method == "lm.score":
             return self._score(request)
         if method == "lm.gradient":
-            return self._gradient(request)
+            return self.scoring.gradient(request)
         return self._embed(request)
 
     def stream(self, method: str, request: Payload) -> Iterator[Payload]:
@@ -173,18 +205,7 @@ class LmServable:
             # counters, so that answers stay reproducible from the seed.
             state = self._prefill([self.tokenizer.sos_id], bucket, {}, decoding[0], -1)
             self.programs.decode(self.params, state, 1)
-        for bucket in self.serving.score_buckets:
-            ids = np.full((1, bucket), self.tokenizer.pad_id, np.int32)
-            mask = np.zeros((1, bucket), np.bool_)
-            if "lm.score" in self.methods:
-                self.programs.score(self.params, ids, ids, mask, mask)
-            if "lm.embed" in self.methods:
-                self.programs.embed(self.params, ids, mask)
-        if "lm.gradient" in self.methods:  # one shape: the backward pass is the costliest compile
-            bucket = self.serving.score_buckets[-1]
-            ids = np.full((1, bucket), self.tokenizer.pad_id, np.int32)
-            mask = np.zeros((1, bucket), np.bool_)
-            self.programs.gradient(self.params, ids, ids, mask, mask)
+        self.scoring.warm_up(self.methods)
 
     # lm.generate / lm.generate_stream
 
@@ -264,7 +285,7 @@ class LmServable:
             top_p=np.full(rows, knobs.top_p, np.float32),
             max_steps=np.full(rows, knobs.max_decode_steps, np.int32),
         )
-        padded = _right_pad(ids, bucket, self.tokenizer.pad_id)  # [1, P]
+        padded = right_pad(ids, bucket, self.tokenizer.pad_id)  # [1, P]
         lengths = np.asarray([len(ids)], np.int32)  # [1]
         return self.programs.prefill(
             self.params, padded, lengths, row_knobs, self._method_keys[method], request_index
@@ -283,67 +304,10 @@ class LmServable:
     # lm.score / lm.embed
 
     def _score(self, request: Payload) -> Payload:
-        """log p(suffix | SOS prefix) summed over the suffix ids (spec §3.5)."""
-        suffixes = request.get("suffix") or [""]
-        if not isinstance(suffixes, list | tuple) or len(suffixes) != 1:
-            raise ValueError(f"lm.score takes exactly one suffix, got {len(suffixes)}")
-        arrays, scored = self._scoring_inputs(text_field(request, "prefix", ""), suffixes[0], request)
-        total = float(self.programs.score(self.params, *arrays)[0])
-        if self.serving.scoring_use_geomean_prob_score:
-            total = math.exp(total / max(scored, 1))
-        return {"logp": [total]}
-
-    def _gradient(self, request: Payload) -> Payload:
-        """The score of (prefix, suffix), the loss (its negation) and d loss / d input embeddings (§3.9).
-
-        Gradients cover the [SOS] + prefix + suffix positions, flattened row-major ([T, D]).
-        """
-        prefix, suffix = text_field(request, "prefix", ""), request.get("suffix", "")
-        arrays, _ = self._scoring_inputs(prefix, suffix, request, pad_to=self.serving.score_buckets[-1])
-        scores, grads = self.programs.gradient(self.params, *arrays)
-        length = int(np.sum(arrays[2]))
-        score = float(scores[0])
-        return {
-            "score": [score],
-            "gradients": {
-                "total_loss": [-score],
-                "gradients/inputs/embeddings": np.asarray(grads[0, :length], np.float32).ravel().tolist(),
-            },
-        }
-
-    def _scoring_inputs(
-        self, prefix: str, suffix: Any, request: Payload, pad_to: int | None = None
-    ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], int]:
-        """(ids, labels, valid, score mask) [1, bucket] for [SOS] + prefix + suffix, and the scored count.
-
-        The bucket is the smallest score bucket that fits, or ``pad_to``.
-        """
-        suffix = text_field({"suffix": suffix}, "suffix")
-        extra_input_items(request, {})
-        tok, serving = self.tokenizer, self.serving
-        prefix_ids = self._encode(prefix, serving.input_seq_len)[1:]
-        suffix_ids = self._encode(suffix, serving.score_suffix_budget)[1:]
-        ids = [tok.sos_id, *prefix_ids, *suffix_ids]
-        labels = [*prefix_ids, *suffix_ids, tok.eos_id]
-        mask = [False] * len(prefix_ids) + [True] * len(suffix_ids) + [serving.scoring_include_eos_score]
-        bucket = serving.bucket_for(len(ids), serving.score_buckets if pad_to is None else (pad_to,))
-        arrays = (
-            _right_pad(ids, bucket, tok.pad_id),
-            _right_pad(labels, bucket, tok.pad_id),
-            _right_pad([True] * len(ids), bucket, False),
-            _right_pad(mask, bucket, False),
-        )
-        return arrays, sum(mask)
+        return one(self.scoring.run_batch("lm.score", [request]))
 
     def _embed(self, request: Payload) -> Payload:
-        """Mean of the final (normalised) hidden states over [SOS] + the text's ids; float32 [D]."""
-        text = text_field(request, "text")
-        extra_input_items(request, {})
-        ids = self._encode(text, self.serving.input_seq_len)
-        bucket = self.serving.bucket_for(len(ids), self.serving.score_buckets)
-        valid = _right_pad([True] * len(ids), bucket, False)
-        embedding = self.programs.embed(self.params, _right_pad(ids, bucket, self.tokenizer.pad_id), valid)
-        return {"embedding": np.asarray(embedding[0], np.float32).tolist()}
+        return one(self.scoring.run_batch("lm.embed", [request]))
 
     def _check_method(self, method: str, *, streaming: bool) -> None:
         if method not in self.methods:
@@ -351,12 +315,6 @@ class LmServable:
         if streaming != (method in self.streaming_methods):
             kind = "a streaming" if method in self.streaming_methods else "a unary"
             raise ValueError(f"{method} is {kind} method")
-
-
-def _right_pad(values: list[Any], length: int, fill: int | bool) -> np.ndarray:
-    """[values + fill…] as a [1, length] array: bool when ``fill`` is, else int32."""
-    dtype = np.bool_ if isinstance(fill, bool) else np.int32
-    return np.asarray([list(values) + [fill] * (length - len(values))], dtype)
 
 
 def build_lm_servable(config: Mapping[str, Any], checkpoint: str, seed: int) -> LmServable:

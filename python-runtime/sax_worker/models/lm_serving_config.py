@@ -30,7 +30,7 @@ EXTRA_INPUT_KINDS: Mapping[str, type] = {
 EMBED_METHOD_NAME, EMBED_OUTPUT_NAME = "embed", "embedding"
 
 # Knobs read elsewhere (the worker core's scheduler) or only meaningful with beam search.
-_IGNORED_KEYS = frozenset({"batchWaitSecs", "minDecodeSteps", "beamSize", "lengthNormAlpha"})
+_IGNORED_KEYS = frozenset({"minDecodeSteps", "beamSize", "lengthNormAlpha"})
 # Features this servable does not support: a config must leave each knob at this value (else ValueError).
 _UNSUPPORTED = {
     "useBeamSearch": False,
@@ -56,7 +56,8 @@ _FIELD_BY_KEY = {
     "stopTokenIds": "stop_token_ids",
     "extraInputs": "extra_inputs",
     "numCacheSlots": "num_cache_slots",
-    "batchSize": "batch_size",
+    "batchSize": "batch_sizes",
+    "batchWaitSecs": "batch_wait_secs",
     "maxLiveBatches": "max_live_batches",
     "scoringIncludeEosScore": "scoring_include_eos_score",
     "scoringUseGeomeanProbScore": "scoring_use_geomean_prob_score",
@@ -103,21 +104,16 @@ class LmServingConfig:
     stop_token_ids: tuple[int, ...] = ()  # empty: [EOS]
     extra_inputs: Mapping[str, float | None] = dataclasses.field(default_factory=lambda: {"temperature": 0.1})
     num_cache_slots: int = 0  # > 0: continuous batching over this many slots (greedy, like the reference)
-    batch_size: int = 1  # the largest allowed batch size (a list's maximum)
-    max_live_batches: int = 4  # with batch_size, bounds the requests waiting for a slot
+    batch_sizes: tuple[int, ...] = (1,)  # allowed batch sizes of score / embed batches, ascending
+    batch_wait_secs: float | None = None  # how long a batch waits to fill; None or 0: take what is queued
+    max_live_batches: int = 4  # with the batch size, bounds the requests waiting (per method)
     scoring_include_eos_score: bool = False
     scoring_use_geomean_prob_score: bool = False
     generation_use_geomean_prob_score: bool = False
     methods: frozenset[str] = frozenset({"lm.generate", "lm.score"})
 
     def __post_init__(self) -> None:
-        for name in (
-            "input_seq_len",
-            "max_decode_steps",
-            "num_samples",
-            "stream_interval_steps",
-            "batch_size",
-        ):
+        for name in ("input_seq_len", "max_decode_steps", "num_samples", "stream_interval_steps"):
             _check_int(name, getattr(self, name), minimum=1)
         for name in ("suffix_seq_len", "top_k", "num_cache_slots", "max_live_batches"):
             _check_int(name, getattr(self, name), minimum=0)
@@ -163,6 +159,11 @@ class LmServingConfig:
     def score_buckets(self) -> tuple[int, ...]:
         """Padded lengths of [SOS] + prefix + suffix for lm.score and lm.embed, ascending."""
         return tuple(sorted({*self.buckets, self.input_seq_len + self.score_suffix_budget}))
+
+    @property
+    def batch_size(self) -> int:
+        """The largest allowed batch size."""
+        return self.batch_sizes[-1]
 
     @property
     def greedy(self) -> bool:
@@ -219,10 +220,17 @@ class LmServingConfig:
                 kwargs.pop(field, None)
             else:
                 kwargs[field] = tuple(_as_list(field, kwargs[field]))
-        if isinstance(kwargs.get("batch_size"), list | tuple):
-            if not kwargs["batch_size"]:
+        if "batch_sizes" in kwargs:
+            sizes = kwargs["batch_sizes"]
+            sizes = list(sizes) if isinstance(sizes, list | tuple) else [sizes]
+            if not sizes:
                 raise ValueError("lm serving config: batchSize must not be an empty list")
-            kwargs["batch_size"] = max(kwargs["batch_size"])
+            for size in sizes:
+                _check_int("batchSize", size, minimum=1)
+            kwargs["batch_sizes"] = tuple(sorted(set(sizes)))
+        wait = kwargs.get("batch_wait_secs")
+        if wait is not None and (isinstance(wait, bool) or not isinstance(wait, int | float) or wait < 0):
+            raise ValueError(f"lm serving config: batchWaitSecs must be a number >= 0 or null, got {wait!r}")
         steps = kwargs.get("max_decode_steps")
         if isinstance(steps, list | tuple):
             if not steps:
