@@ -1,9 +1,9 @@
 """Fidelity of our plain-JAX LLaMA against Hugging Face ``LlamaForCausalLM`` (spec data-plane §5.3, §12).
 
-Both models get the same random float32 weights, converted by ``hf_llama`` with the q/k row permutation of
-HF's Meta -> HF conversion, and must agree on logits, greedy continuations (up to EOS) and scores within
-1e-4. Two control tests show the comparison is sensitive to the RoPE layout and to LLaMA-3.1 frequency
-scaling. That a saved and reloaded checkpoint answers bit-identically is covered by
+Both models get the same random float32 weights, converted by ``sax_worker.hf_interop`` with the q/k row
+permutation of HF's Meta -> HF conversion, and must agree on logits, greedy continuations (up to EOS) and
+scores within 1e-4. Two control tests show the comparison is sensitive to the RoPE layout and to LLaMA-3.1
+frequency scaling. That a saved and reloaded checkpoint answers bit-identically is covered by
 ``test_models_checkpoint``; here a checkpoint only carries EOS-biased weights into a servable.
 """
 
@@ -15,7 +15,8 @@ import pytest
 torch = pytest.importorskip("torch", reason="HF parity tests need torch")
 pytest.importorskip("transformers", reason="HF parity tests need transformers")
 
-from hf_llama import checkpoint_arrays, hf_model, params_from_arrays, save_checkpoint  # noqa: E402
+from hf_llama import params_from_arrays, save_checkpoint  # noqa: E402
+from sax_worker.hf_interop import checkpoint_arrays, hf_model  # noqa: E402
 from sax_worker.models import decoder  # noqa: E402
 from sax_worker.models.decoder_config import DecoderConfig  # noqa: E402
 from sax_worker.models.decoder_params import init_params  # noqa: E402
