@@ -1,0 +1,122 @@
+/**
+ * What one benchmark run does, resolved once from the command line: the model, the concurrency levels
+ * and how long each lasts, and the fixed prompt list every part of the run (cell and baselines) uses.
+ */
+
+/** Short deterministic prompts, 16–24 bytes of ASCII each; a run uses the first few or all of them. */
+export const PROMPTS = [
+  "The quick brown fox",
+  "Serving models at scale",
+  "Once upon a time, a",
+  "The capital of France",
+  "def fibonacci(n):",
+  "A haiku about autumn:",
+  "Translate to German: hi",
+  "The meaning of life is",
+  "Q: What is 2 + 2? A:",
+  "Dear diary, today I",
+  "Rain falls on the city",
+  "import numpy as np",
+  "In the beginning there",
+  "Key ideas of batching:",
+  "SELECT name FROM users",
+  "My favourite colour is",
+] as const;
+
+/** The prompt of request number `seq`: the prompts in turn. */
+export function promptFor(prompts: readonly string[], seq: number): string {
+  const count = prompts.length;
+  return prompts[((seq % count) + count) % count] ?? PROMPTS[0];
+}
+
+/** The model class the benchmark drives unless `--model` says otherwise. */
+export const DEFAULT_MODEL = "saxts.lm.TinyLlama";
+
+/** The weights' seed: the model server's `--deterministic_rng` seed, passed to the baselines too. */
+export const SEED = 1234;
+
+/** Command-line flags, as commander gives them. */
+export interface BenchFlags {
+  readonly quick?: boolean;
+  readonly model?: string;
+  readonly maxNewTokens?: string;
+}
+
+/** A fully resolved run. */
+export interface ResolvedBenchPlan {
+  readonly mode: "quick" | "full";
+  readonly classPath: string;
+  readonly maxNewTokens: number;
+  /**
+   * Publish overrides (and the baselines' config): MAX_DECODE_STEPS when `--max-new-tokens` lowers it,
+   * since a greedy servable may ignore the per-request step count.
+   */
+  readonly overrides: Readonly<Record<string, string>>;
+  /** Concurrent streams per level. */
+  readonly levels: readonly number[];
+  /** Measured phase of each streaming level. */
+  readonly levelDurationMs: number;
+  /** Measured phase of each echo level (1 client, then `echoConcurrency`). */
+  readonly echoDurationMs: number;
+  readonly echoConcurrency: number;
+  /** Prompts that the cell's users and the baselines cycle through. */
+  readonly prompts: readonly string[];
+  /** Timed seconds of each baseline. */
+  readonly baselineDurationS: number;
+  readonly baselineTimeoutMs: number;
+  /** Deadline of one benchmark request. */
+  readonly requestTimeoutMs: number;
+  /** Publish → ready deadline (the first TinyLlama load compiles for 10–20 s on two cores). */
+  readonly loadTimeoutMs: number;
+}
+
+const MODES = {
+  quick: {
+    levels: [1, 8, 32],
+    levelDurationMs: 6_000,
+    echoDurationMs: 3_000,
+    prompts: 8,
+    baselineDurationS: 5,
+  },
+  full: {
+    levels: [1, 4, 16, 32, 64],
+    levelDurationMs: 30_000,
+    echoDurationMs: 10_000,
+    prompts: 16,
+    baselineDurationS: 15,
+  },
+} as const;
+
+/**
+ * Resolves the flags against the model's decode-step limit. Throws an Error naming the flag for a bad
+ * `--max-new-tokens`; its default is the model's limit.
+ */
+export function resolveBenchPlan(flags: BenchFlags, maxDecodeSteps: number): ResolvedBenchPlan {
+  const mode = flags.quick ? "quick" : "full";
+  const settings = MODES[mode];
+  let maxNewTokens = maxDecodeSteps;
+  if (flags.maxNewTokens !== undefined) {
+    maxNewTokens = Number(flags.maxNewTokens);
+    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1 || maxNewTokens > maxDecodeSteps) {
+      throw new Error(
+        `--max-new-tokens must be an integer from 1 to the model's ${maxDecodeSteps} decode steps, ` +
+          `got ${JSON.stringify(flags.maxNewTokens)}`,
+      );
+    }
+  }
+  return {
+    mode,
+    classPath: flags.model ?? DEFAULT_MODEL,
+    maxNewTokens,
+    overrides: maxNewTokens < maxDecodeSteps ? { MAX_DECODE_STEPS: String(maxNewTokens) } : {},
+    levels: settings.levels,
+    levelDurationMs: settings.levelDurationMs,
+    echoDurationMs: settings.echoDurationMs,
+    echoConcurrency: 64,
+    prompts: PROMPTS.slice(0, settings.prompts),
+    baselineDurationS: settings.baselineDurationS,
+    baselineTimeoutMs: 300_000,
+    requestTimeoutMs: 120_000,
+    loadTimeoutMs: 300_000,
+  };
+}

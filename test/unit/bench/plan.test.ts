@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_MODEL, PROMPTS, promptFor, resolveBenchPlan } from "../../../bench/plan.js";
+
+describe("prompts", () => {
+  it("are 16 to 24 bytes each and cycle by request number", () => {
+    for (const prompt of PROMPTS) {
+      expect(Buffer.byteLength(prompt)).toBeGreaterThanOrEqual(16);
+      expect(Buffer.byteLength(prompt)).toBeLessThanOrEqual(24);
+    }
+    expect(promptFor(PROMPTS, PROMPTS.length + 2)).toBe(PROMPTS[2]);
+    expect(promptFor(["a", "b", "c"], 4)).toBe("b");
+  });
+});
+
+describe("resolveBenchPlan", () => {
+  it("runs levels 1, 8 and 32 in quick mode, 1 to 64 otherwise, at the model's decode limit", () => {
+    const quick = resolveBenchPlan({ quick: true }, 32);
+    expect(quick).toMatchObject({ mode: "quick", classPath: DEFAULT_MODEL, maxNewTokens: 32, overrides: {} });
+    expect(quick.levels).toEqual([1, 8, 32]);
+    expect(quick.prompts).toEqual(PROMPTS.slice(0, 8));
+    expect(resolveBenchPlan({}, 32).levels).toEqual([1, 4, 16, 32, 64]);
+  });
+
+  it("lowers MAX_DECODE_STEPS when --max-new-tokens is below the model's limit", () => {
+    const plan = resolveBenchPlan({ maxNewTokens: "8", model: "saxts.lm.Other" }, 32);
+    expect(plan).toMatchObject({ maxNewTokens: 8, classPath: "saxts.lm.Other" });
+    expect(plan.overrides).toEqual({ MAX_DECODE_STEPS: "8" });
+  });
+
+  it("rejects --max-new-tokens outside 1 to the model's limit", () => {
+    expect(() => resolveBenchPlan({ maxNewTokens: "33" }, 32)).toThrow(
+      `--max-new-tokens must be an integer from 1 to the model's 32 decode steps, got "33"`,
+    );
+    expect(() => resolveBenchPlan({ maxNewTokens: "2.5" }, 32)).toThrow("--max-new-tokens");
+  });
+});
