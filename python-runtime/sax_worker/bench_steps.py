@@ -8,6 +8,10 @@ Prints one JSON object: the parameter count, load and compile seconds, the promp
 prefill / per-token decode milliseconds (median and best of ``--repeats``) for one request of
 ``numSamples`` rows. Decoding runs with stop ids cleared so every step is timed, as Saxml's benchmark
 README does with its test-mode models.
+
+With ``numCacheSlots`` > 0 (continuous batching) it also times the scheduler's step program with one
+live slot and with every slot live (``cb_step_ms``), and their ratio as tokens per second
+(``cb_batching_gain``): what batching can give on this device before any serving work.
 """
 
 from __future__ import annotations
@@ -85,7 +89,7 @@ def run(
         t2 = time.perf_counter()
         prefill_ms.append((t1 - t0) * 1e3)
         token_ms.append((t2 - t1) * 1e3 / steps)
-    return {
+    figures = {
         "platform": jax.devices()[0].platform,
         "devices": jax.device_count(),
         "family": servable.cfg.family,
@@ -103,6 +107,38 @@ def run(
             "best": round(min(token_ms), 3),
         },
     }
+    if serving.num_cache_slots > 0:
+        step_ms = {rows: _cb_step_ms(servable, rows, steps, repeats) for rows in (1, serving.num_cache_slots)}
+        figures["cb_step_ms"] = {str(rows): ms for rows, ms in step_ms.items()}
+        figures["cb_batching_gain"] = round(
+            serving.num_cache_slots * step_ms[1] / step_ms[serving.num_cache_slots], 1
+        )
+    return figures
+
+
+def _cb_step_ms(servable: Any, rows: int, steps: int, repeats: int) -> float:
+    """Median ms of one continuous-batching step with the first ``rows`` slots live (never finishing).
+
+    The first steps after a compile run slower on CPU, so one untimed round of ``steps`` comes first.
+    """
+    from sax_worker.models import cb_programs
+
+    cfg, serving = servable.cfg, servable.serving
+    settings = dataclasses.replace(servable.programs.settings, stop_ids=(-1,))
+    slots = serving.num_cache_slots
+    length = max(serving.buckets) + serving.max_decode_steps
+    state = cb_programs.empty_state(cfg, slots, length, jax.random.key(0))
+    # Live with a step budget no round reaches; once a slot's cache is full its writes are dropped, at the
+    # same cost, so the rounds may run past it.
+    state = state._replace(live=np.arange(slots) < rows, max_steps=np.full(slots, 2**30, np.int32))
+    rounds = []
+    for _ in range(repeats + 1):
+        start = time.perf_counter()
+        for _ in range(steps):
+            state, out = cb_programs.step(cfg, settings, rows, servable.params, state)
+            jax.device_get(out)
+        rounds.append((time.perf_counter() - start) * 1e3 / steps)
+    return round(statistics.median(rounds[1:]), 3)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,48 @@
+"""``python -m sax_worker.bench_steps``: the device-step timings that ``npm run bench:steps`` prints."""
+
+import json
+
+from sax_worker import bench_steps
+
+ARCH = {
+    "family": "llama",
+    "numLayers": 1,
+    "modelDims": 16,
+    "hiddenDims": 32,
+    "numHeads": 2,
+    "numKvHeads": 1,
+    "dimsPerHead": 8,
+    "vocabSize": 259,
+    "useMqa": True,
+    "dtype": "float32",
+}
+SERVING = {"inputSeqLen": 16, "bucketKeys": [8], "maxDecodeSteps": 4, "numSamples": 1, "topK": 1}
+
+
+def config(**serving):
+    return {
+        "kind": "lm",
+        "architecture": ARCH,
+        "serving": {**SERVING, **serving},
+        "randomWeightsWhenNoCheckpoint": True,
+    }
+
+
+def test_times_prefill_and_decode_without_continuous_batching():
+    figures = bench_steps.run(config(), "None", steps=3, prompt_tokens=5, repeats=2)
+    assert figures["bucket"] == 8
+    assert figures["decode_steps"] == 3
+    assert figures["prefill_ms"]["best"] > 0
+    assert figures["decode_ms_per_token"]["median"] > 0
+    assert "cb_step_ms" not in figures
+
+
+def test_times_the_batching_step_at_one_and_every_slot(tmp_path, capsys):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config(numCacheSlots=4)))
+    assert bench_steps.main(["--config", str(path), "--steps", "3", "--repeats", "1"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    one, every = figures["cb_step_ms"]["1"], figures["cb_step_ms"]["4"]
+    assert one > 0
+    assert every > 0
+    assert figures["cb_batching_gain"] == round(4 * one / every, 1)
