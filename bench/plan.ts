@@ -40,6 +40,15 @@ export interface BenchFlags {
   readonly quick?: boolean;
   readonly model?: string;
   readonly maxNewTokens?: string;
+  /** Comma-separated concurrency levels replacing the mode's. */
+  readonly levels?: string;
+}
+
+/** What the plan needs to know of the model: its decode-step limit, and whether it streams. */
+export interface BenchModelFacts {
+  /** MAX_DECODE_STEPS: one limit, or one per bucket (Saxml's list form). */
+  readonly maxDecodeSteps: number | readonly number[];
+  readonly streams: boolean;
 }
 
 /** A fully resolved run. */
@@ -49,7 +58,8 @@ export interface ResolvedBenchPlan {
   readonly maxNewTokens: number;
   /**
    * Publish overrides (and the baselines' config): MAX_DECODE_STEPS when `--max-new-tokens` lowers it,
-   * since a greedy servable may ignore the per-request step count.
+   * since a greedy servable may ignore the per-request step count; ENABLE_GENERATE_STREAM when the class
+   * does not stream by default, since every level is timed over lm.generate_stream.
    */
   readonly overrides: Readonly<Record<string, string>>;
   /** Concurrent streams per level. */
@@ -66,7 +76,10 @@ export interface ResolvedBenchPlan {
   readonly baselineTimeoutMs: number;
   /** Deadline of one benchmark request. */
   readonly requestTimeoutMs: number;
-  /** Publish → ready deadline (the first TinyLlama load compiles for 10–20 s on two cores). */
+  /**
+   * Publish → ready deadline. The deadlines are wide enough for LmCloudSpmd2BTest on two CPU cores
+   * (about 80 s to load and compile, about 30 s a request); TinyLlama loads in 10–20 s.
+   */
   readonly loadTimeoutMs: number;
 }
 
@@ -88,12 +101,14 @@ const MODES = {
 } as const;
 
 /**
- * Resolves the flags against the model's decode-step limit. Throws an Error naming the flag for a bad
- * `--max-new-tokens`; its default is the model's limit.
+ * Resolves the flags against the model's facts. Throws an Error naming the flag for a bad
+ * `--max-new-tokens` (its default is the model's limit) or `--levels`.
  */
-export function resolveBenchPlan(flags: BenchFlags, maxDecodeSteps: number): ResolvedBenchPlan {
+export function resolveBenchPlan(flags: BenchFlags, model: BenchModelFacts): ResolvedBenchPlan {
   const mode = flags.quick ? "quick" : "full";
   const settings = MODES[mode];
+  const listed = typeof model.maxDecodeSteps !== "number";
+  const maxDecodeSteps = listed ? Math.max(...model.maxDecodeSteps) : model.maxDecodeSteps;
   let maxNewTokens = maxDecodeSteps;
   if (flags.maxNewTokens !== undefined) {
     maxNewTokens = Number(flags.maxNewTokens);
@@ -104,19 +119,33 @@ export function resolveBenchPlan(flags: BenchFlags, maxDecodeSteps: number): Res
       );
     }
   }
+  const overrides: Record<string, string> = {};
+  if (maxNewTokens < maxDecodeSteps) {
+    overrides.MAX_DECODE_STEPS = listed ? `[${maxNewTokens}]` : String(maxNewTokens);
+  }
+  if (!model.streams) overrides.ENABLE_GENERATE_STREAM = "true";
   return {
     mode,
     classPath: flags.model ?? DEFAULT_MODEL,
     maxNewTokens,
-    overrides: maxNewTokens < maxDecodeSteps ? { MAX_DECODE_STEPS: String(maxNewTokens) } : {},
-    levels: settings.levels,
+    overrides,
+    levels: flags.levels === undefined ? settings.levels : parseLevels(flags.levels),
     levelDurationMs: settings.levelDurationMs,
     echoDurationMs: settings.echoDurationMs,
     echoConcurrency: 64,
     prompts: PROMPTS.slice(0, settings.prompts),
     baselineDurationS: settings.baselineDurationS,
-    baselineTimeoutMs: 300_000,
-    requestTimeoutMs: 120_000,
-    loadTimeoutMs: 300_000,
+    baselineTimeoutMs: 1_800_000,
+    requestTimeoutMs: 600_000,
+    loadTimeoutMs: 900_000,
   };
+}
+
+/** `--levels 1,4,16`: distinct positive integers, run in ascending order. */
+function parseLevels(text: string): number[] {
+  const levels = text.split(",").map((part) => Number(part.trim()));
+  if (levels.length === 0 || levels.some((level) => !Number.isInteger(level) || level < 1)) {
+    throw new Error(`--levels must be positive integers separated by commas, got ${JSON.stringify(text)}`);
+  }
+  return [...new Set(levels)].sort((a, b) => a - b);
 }

@@ -8,9 +8,10 @@
  *      the Node client in closed loops at each concurrency (bench/levels.ts);
  *   4. the targets of issue 6 (bench/targets.ts).
  *
- * It prints tables, and writes bench/results/latest.json and bench/results/throughput.svg.
+ * It prints tables, and writes bench/results/latest.json and bench/results/throughput.svg (for a
+ * `--model` other than the default, latest-<class name>.json and throughput-<class name>.svg).
  *
- *   npm run bench [-- --quick] [--model <class path>] [--max-new-tokens <n>]
+ *   npm run bench [-- --quick] [--model <class path>] [--max-new-tokens <n>] [--levels 1,4]
  */
 import { setMaxListeners } from "node:events";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -45,11 +46,11 @@ function machineInfo(): MachineInfo {
   };
 }
 
-/** The model's LM config, or a usage error for a class that is not a streaming LM. */
+/** The model's LM config, or a usage error for a class that is not a generating LM. */
 function lmConfigOf(classPath: string, overrides: Readonly<Record<string, string>> = {}): LmServableConfig {
   const resolved = new ServableRegistry().resolve(classPath, overrides);
-  if (resolved.config.kind !== "lm" || !resolved.methods.includes("lm.generate_stream")) {
-    throw new Error(`--model ${classPath} is not a language model that serves lm.generate_stream`);
+  if (resolved.config.kind !== "lm" || !resolved.methods.includes("lm.generate")) {
+    throw new Error(`--model ${classPath} is not a language model that serves lm.generate`);
   }
   return resolved.config;
 }
@@ -107,13 +108,17 @@ async function main(): Promise<number> {
     .option("--quick", "reduced run (levels 1, 8, 32; a few seconds each): under 5 minutes on 2 cores")
     .option("--model <classPath>", "registered LM class path to serve", DEFAULT_MODEL)
     .option("--max-new-tokens <n>", "decode steps per request (default: the model's maximum)")
+    .option("--levels <list>", "concurrency levels, comma-separated (default: the mode's)")
     .parse()
     .opts<BenchFlags>();
   let config: LmServableConfig;
   let plan: ResolvedBenchPlan;
   try {
-    const steps = lmConfigOf(flags.model ?? DEFAULT_MODEL).serving.maxDecodeSteps;
-    plan = resolveBenchPlan(flags, Array.isArray(steps) ? Math.max(...steps) : steps);
+    const { serving } = lmConfigOf(flags.model ?? DEFAULT_MODEL);
+    plan = resolveBenchPlan(flags, {
+      maxDecodeSteps: serving.maxDecodeSteps,
+      streams: serving.enableGenerateStream,
+    });
     config = lmConfigOf(plan.classPath, plan.overrides);
   } catch (err) {
     say(messageOf(err));
@@ -152,9 +157,16 @@ async function main(): Promise<number> {
   return serving.error ? EXIT_FAILURE : 0;
 }
 
+/** Result file names: the default model's are the well-known ones, another model's carry its name. */
+function resultNames(classPath: string): { json: string; svg: string } {
+  const suffix = classPath === DEFAULT_MODEL ? "" : `-${classPath.split(".").pop() ?? classPath}`;
+  return { json: `latest${suffix}.json`, svg: `throughput${suffix}.svg` };
+}
+
 async function writeResults(result: BenchResult): Promise<void> {
+  const names = resultNames(result.model.class_path);
   await mkdir(RESULTS, { recursive: true });
-  await writeFile(new URL("latest.json", RESULTS), `${JSON.stringify(result, null, 2)}\n`);
+  await writeFile(new URL(names.json, RESULTS), `${JSON.stringify(result, null, 2)}\n`);
   const reference = (b: BaselineResult) => (isBaselineReport(b) ? b.tokens_per_s : null);
   const svg = throughputSvg({
     title: `Throughput of ${result.model.class_path} through a local sax-ts cell`,
@@ -166,8 +178,8 @@ async function writeResults(result: BenchResult): Promise<void> {
       { label: "HF transformers", value: reference(result.baselines.hf_transformers) },
     ],
   });
-  await writeFile(new URL("throughput.svg", RESULTS), svg);
-  say("wrote bench/results/latest.json and bench/results/throughput.svg");
+  await writeFile(new URL(names.svg, RESULTS), svg);
+  say(`wrote bench/results/${names.json} and bench/results/${names.svg}`);
 }
 
 process.exitCode = await main();
