@@ -13,7 +13,6 @@
  *
  *   npm run bench [-- --quick] [--model <class path>] [--max-new-tokens <n>] [--levels 1,4]
  */
-import { setMaxListeners } from "node:events";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -29,7 +28,6 @@ import { round } from "./stats.js";
 import { evaluateTargets } from "./targets.js";
 
 const RESULTS = new URL("results/", import.meta.url);
-const MAX_SIGNAL_LISTENERS = 1024;
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 
@@ -100,9 +98,6 @@ function notesOf(plan: ResolvedBenchPlan, config: LmServableConfig): string[] {
 
 async function main(): Promise<number> {
   const wallStart = performance.now();
-  // Every call in flight listens on the Sax client's shared close signal (src/client/call-scope.ts), so
-  // 64 streams pass Node's default of 10 listeners and it warns of a leak that is none.
-  setMaxListeners(MAX_SIGNAL_LISTENERS);
   const flags = new Command("bench")
     .description("Benchmark a local Sax cell against in-process and Hugging Face baselines.")
     .option("--quick", "reduced run (levels 1, 8, 32; a few seconds each): under 5 minutes on 2 cores")

@@ -3,9 +3,20 @@
  * start of the call and covering every retry), and the client's own close, folded into one signal that
  * every wait and RPC of the call follows.
  */
+import { setMaxListeners } from "node:events";
 import { SaxError } from "../common/errors.js";
 import type { CallOptions as RpcOptions } from "../grpc/client.js";
 import type { CallOptions } from "./types.js";
+
+/**
+ * The controller of a client's close signal. Every call in flight listens on that signal, so it must
+ * take any number of listeners: Node's default of 10 would warn of a leak at the 11th concurrent call.
+ */
+export function clientCloser(): AbortController {
+  const closer = new AbortController();
+  setMaxListeners(0, closer.signal);
+  return closer;
+}
 
 /** What {@link CallScope.whenEnded} rejects with; ask {@link CallScope.failure} for the error to report. */
 export class ScopeEndedError extends Error {

@@ -14,6 +14,7 @@ import { AdminLocator } from "./admin-locator.js";
 import { AdminRpc } from "./admin-rpc.js";
 import { ChannelPool } from "./channel-pool.js";
 import { DataCaller } from "./data-caller.js";
+import { clientCloser } from "./call-scope.js";
 import { SaxModel } from "./model.js";
 import { resolveRetryPolicy, type ResolvedRetryPolicy } from "./retry.js";
 import type { ModelOptions, SaxClientOptions } from "./types.js";
@@ -24,7 +25,7 @@ export class Sax {
   private saxRoot: Promise<FsRoot> | undefined;
   private readonly policy: ResolvedRetryPolicy;
   private readonly pool = new ChannelPool();
-  private readonly closer = new AbortController();
+  private readonly closer = clientCloser();
   private readonly rpcs = new Map<string, AdminRpc>();
   private readonly admins = new Map<string, SaxAdmin>();
   private readonly watched = new Map<string, WatchedAddresses>();

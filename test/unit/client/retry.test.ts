@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SaxError } from "../../../src/common/errors.js";
-import { CallScope } from "../../../src/client/call-scope.js";
+import { CallScope, clientCloser } from "../../../src/client/call-scope.js";
 import {
   ADMIN_RETRY_CODES,
   backoffMs,
@@ -139,5 +139,23 @@ describe("withRetry", () => {
 
   it("rejects a negative timeout", () => {
     expect(() => new CallScope({ timeoutMs: -1 }, never, "x")).toThrow(/timeoutMs must be a non-negative/);
+  });
+});
+
+describe("clientCloser", () => {
+  it("lets any number of calls listen on the client's close signal without a leak warning", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      const closer = clientCloser();
+      const scopes = Array.from({ length: 64 }, (_, i) => new CallScope({}, closer.signal, `call ${i}`));
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on a later tick
+      expect(warnings.map((w) => w.name)).not.toContain("MaxListenersExceededWarning");
+      closer.abort();
+      expect(scopes.every((scope) => scope.signal.aborted)).toBe(true);
+    } finally {
+      process.off("warning", onWarning);
+    }
   });
 });
