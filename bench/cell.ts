@@ -1,7 +1,7 @@
 /**
- * A local cell of real processes for the benchmark: admin_config writes the cell's config to a temp
- * sax root, then bin/admin_server and bin/model_server start (the latter with --deterministic_rng, so
- * its random weights are the baselines' weights). Models are published through the Node client and
+ * A local cell of real processes for the benchmark (test/helpers/processes.ts' startProcessCell on a
+ * temp folder), its model server started with --deterministic_rng so that its random weights are the
+ * baselines' weights. Models are published through the Node client and
  * waited for; a load that fails is reported with the model server's reason instead of waiting out the
  * deadline. Disposing stops both servers (the model server stops its Python workers) and removes the
  * temp folder.
@@ -14,12 +14,7 @@ import { Sax, type PublishSpec } from "../src/client/index.js";
 import { ModelStatus } from "../src/gen/sax/common.js";
 import { ModeletDefinition } from "../src/gen/sax/modelet.js";
 import { unaryClient } from "../src/grpc/client.js";
-import {
-  runBin,
-  startAdminProcess,
-  startModelServerProcess,
-  type ServerProcess,
-} from "../test/helpers/processes.js";
+import { startProcessCell, type ProcessCell, type ServerProcess } from "../test/helpers/processes.js";
 
 /** The cell every benchmark model lives in. */
 export const BENCH_CELL = "/sax/test";
@@ -42,26 +37,18 @@ export interface BenchCell extends AsyncDisposable {
 /** Starts admin_server and model_server on a fresh temp sax root. */
 export async function startBenchCell(): Promise<BenchCell> {
   const dir = await mkdtemp(join(tmpdir(), "sax-bench-"));
-  const saxRoot = join(dir, "root");
-  const started: ServerProcess[] = [];
+  let cell: ProcessCell | undefined;
   let sax: Sax | undefined;
   const stop = async () => {
     await sax?.close();
-    for (const server of started.reverse()) await server.kill();
+    await cell?.stop();
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const config = await runBin("admin_config", [
-      `--sax_cell=${BENCH_CELL}`,
-      `--sax_root=${saxRoot}`,
-      `--fs_root=${join(dir, "fs")}`,
-    ]);
-    if (config.exitCode !== 0) throw new Error(`admin_config failed: ${config.stderr}`);
-    started.push(await startAdminProcess(saxRoot, ["--refresh_interval_ms=500", "--poll_interval_ms=300"]));
-    const server = await startModelServerProcess(saxRoot, ["--location_poll_ms=200", "--deterministic_rng"]);
-    started.push(server);
-    sax = new Sax({ saxRoot });
-    const client = sax;
+    cell = await startProcessCell(dir, { modelServerArgs: ["--deterministic_rng"] });
+    const { server } = cell;
+    const client = new Sax({ saxRoot: cell.saxRoot });
+    sax = client;
     return {
       sax: client,
       publish: (modelId, classPath, timeoutMs, overrides = {}) =>

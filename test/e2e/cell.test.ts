@@ -10,10 +10,11 @@ import { callServerStream, openChannel, unaryClient } from "../../src/grpc/clien
 import { grpcService } from "../../src/grpc/definitions.js";
 import {
   runBin,
-  startAdminProcess,
   startModelServerProcess,
+  startProcessCell,
   type AdminProcess,
   type ModelServerProcess,
+  type ProcessCell,
 } from "../helpers/processes.js";
 import { eventually } from "../helpers/test-admin.js";
 
@@ -21,23 +22,16 @@ const ID = "/sax/test/echo";
 
 describe("a whole cell of real processes", () => {
   let dir: string;
+  let cell: ProcessCell;
   let admin: AdminProcess;
   let server: ModelServerProcess;
   let adminClient: ReturnType<typeof unaryClient<typeof AdminDefinition>>;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "sax-cell-"));
-    const saxRoot = join(dir, "root");
-    await runBin("admin_config", [
-      "--sax_cell=/sax/test",
-      `--sax_root=${saxRoot}`,
-      `--fs_root=${join(dir, "fs")}`,
-    ]);
-    admin = await startAdminProcess(saxRoot, [
-      "--refresh_interval_ms=500",
-      "--poll_interval_ms=300",
-      "--prune_timeout_ms=3000",
-    ]);
-    server = await startModelServerProcess(saxRoot, ["--location_poll_ms=200"]);
+    cell = await startProcessCell(dir, {
+      adminArgs: ["--refresh_interval_ms=500", "--poll_interval_ms=300", "--prune_timeout_ms=3000"],
+    });
+    ({ admin, server } = cell);
     adminClient = unaryClient(AdminDefinition, admin.address);
     await adminClient.publish({
       model: { modelId: ID, modelPath: "saxts.test.Echo", checkpointPath: "None", requestedNumReplicas: 1 },
@@ -46,8 +40,7 @@ describe("a whole cell of real processes", () => {
   }, 60_000);
   afterAll(async () => {
     adminClient.close();
-    await server?.kill();
-    await admin?.kill();
+    await cell?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -13,14 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Sax } from "../../src/client/index.js";
 import { DETERMINISTIC_SEED } from "../../src/model-server/worker-loader.js";
 import { ServableRegistry } from "../../src/registry/index.js";
-import {
-  REPO_ROOT,
-  runBin,
-  startAdminProcess,
-  startModelServerProcess,
-  type AdminProcess,
-  type ModelServerProcess,
-} from "../helpers/processes.js";
+import { REPO_ROOT, startProcessCell, type ProcessCell } from "../helpers/processes.js";
 
 const CLASS = "saxts.lm.TinyLlama";
 const REQUESTS = [
@@ -67,32 +60,23 @@ function expectClose(actual: readonly number[], expected: readonly number[]) {
 
 describe("the JAX servable through a cell", () => {
   let dir: string;
-  let admin: AdminProcess;
-  let server: ModelServerProcess;
+  let cell: ProcessCell;
   let sax: Sax;
   let expected: DirectAnswers;
   let checkpoint: string;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "sax-jax-"));
-    const saxRoot = join(dir, "root");
     checkpoint = join(dir, "ckpt", "checkpoint_00000000");
-    await runBin("admin_config", [
-      "--sax_cell=/sax/test",
-      `--sax_root=${saxRoot}`,
-      `--fs_root=${join(dir, "fs")}`,
-    ]);
-    [admin, expected] = await Promise.all([
-      startAdminProcess(saxRoot, ["--refresh_interval_ms=500", "--poll_interval_ms=300"]),
+    [cell, expected] = await Promise.all([
+      startProcessCell(dir, { modelServerArgs: ["--deterministic_rng"] }),
       directAnswers(dir, checkpoint),
     ]);
-    server = await startModelServerProcess(saxRoot, ["--location_poll_ms=200", "--deterministic_rng"]);
-    sax = new Sax({ saxRoot });
+    sax = new Sax({ saxRoot: cell.saxRoot });
   }, 120_000);
   afterAll(async () => {
     await sax?.close();
-    await server?.kill();
-    await admin?.kill();
+    await cell?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -2,13 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  runBin,
-  startAdminProcess,
-  startModelServerProcess,
-  type AdminProcess,
-  type ModelServerProcess,
-} from "../helpers/processes.js";
+import { startProcessCell, type ProcessCell } from "../helpers/processes.js";
 import { saxutilBin } from "../helpers/saxutil.js";
 import { eventually } from "../helpers/test-admin.js";
 
@@ -18,25 +12,15 @@ const ID = "/sax/test/tiny";
 // Needs `npm run build` first (npm test does it).
 describe("saxutil against a local cell", () => {
   let dir: string;
-  let saxRoot: string;
-  let admin: AdminProcess;
-  let server: ModelServerProcess;
-  const saxutil = (...argv: string[]) => saxutilBin(argv, { saxRoot });
+  let cell: ProcessCell;
+  const saxutil = (...argv: string[]) => saxutilBin(argv, { saxRoot: cell.saxRoot });
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "sax-saxutil-"));
-    saxRoot = join(dir, "root");
-    await runBin("admin_config", [
-      "--sax_cell=/sax/test",
-      `--sax_root=${saxRoot}`,
-      `--fs_root=${join(dir, "fs")}`,
-    ]);
-    admin = await startAdminProcess(saxRoot, ["--refresh_interval_ms=500", "--poll_interval_ms=300"]);
-    server = await startModelServerProcess(saxRoot, ["--location_poll_ms=200"]);
+    cell = await startProcessCell(dir);
   }, 60_000);
   afterAll(async () => {
-    await server?.kill();
-    await admin?.kill();
+    await cell?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -49,7 +33,7 @@ describe("saxutil against a local cell", () => {
     expect(listed.status, listed.stderr).toBe(0);
     expect(listed.stdout).toMatch(/\| MODEL \| +MODEL PATH +\| CHECKPOINT PATH \| # OF REPLICAS \|/);
     expect(listed.stdout).toMatch(
-      new RegExp(`\\| tiny +\\| saxts\\.lm\\.TinyLlama +\\| None +\\| +1 \\| ${server.address} `),
+      new RegExp(`\\| tiny +\\| saxts\\.lm\\.TinyLlama +\\| None +\\| +1 \\| ${cell.server.address} `),
     );
 
     const generated = await saxutil("--json", "lm.generate", ID, "Hello");

@@ -118,3 +118,53 @@ async function readLocation(file: string): Promise<string | undefined> {
     return undefined;
   }
 }
+
+/** A cell of real processes: admin_server and model_server of `/sax/test` on `<dir>/root`. */
+export interface ProcessCell extends AsyncDisposable {
+  readonly saxRoot: string;
+  readonly admin: AdminProcess;
+  readonly server: ModelServerProcess;
+  /** Stops the model server (and its workers), then the admin; `dir` stays, its owner removes it. */
+  stop(): Promise<void>;
+}
+
+/** How a {@link ProcessCell} starts. */
+export interface ProcessCellOptions {
+  /** Extra admin_server flags. @default fast refresh and poll (500 ms, 300 ms) */
+  readonly adminArgs?: readonly string[];
+  /** Extra model_server flags, after `--location_poll_ms=200`. */
+  readonly modelServerArgs?: readonly string[];
+}
+
+/**
+ * Writes the cell's config into `<dir>/root` with admin_config (file system root `<dir>/fs`), then starts
+ * admin_server and model_server; a failed start stops whatever had started.
+ */
+export async function startProcessCell(dir: string, options: ProcessCellOptions = {}): Promise<ProcessCell> {
+  const saxRoot = join(dir, "root");
+  const config = await runBin("admin_config", [
+    "--sax_cell=/sax/test",
+    `--sax_root=${saxRoot}`,
+    `--fs_root=${join(dir, "fs")}`,
+  ]);
+  if (config.exitCode !== 0) throw new Error(`admin_config failed: ${config.stderr}`);
+  const admin = await startAdminProcess(
+    saxRoot,
+    options.adminArgs ?? ["--refresh_interval_ms=500", "--poll_interval_ms=300"],
+  );
+  let server: ModelServerProcess;
+  try {
+    server = await startModelServerProcess(saxRoot, [
+      "--location_poll_ms=200",
+      ...(options.modelServerArgs ?? []),
+    ]);
+  } catch (err) {
+    await admin.kill();
+    throw err;
+  }
+  const stop = async () => {
+    await server.kill();
+    await admin.kill();
+  };
+  return { saxRoot, admin, server, stop, [Symbol.asyncDispose]: stop };
+}
