@@ -31,3 +31,28 @@ def save_checkpoint(
 ) -> None:
     """Writes §5.3 ``arrays`` as a committed Pax-layout step directory that ``build_lm_servable`` loads."""
     save_params(cfg, params_from_arrays(cfg, arrays), step_dir)
+
+
+def hf_greedy(
+    model, prompt: list[int], max_new_tokens: int, eos_id: int, pad_id: int
+) -> tuple[list[int], list[float]]:
+    """A transformers model's greedy continuation of ``prompt`` (ids up to EOS, kept) and each new
+    token's log-prob under the raw logits, the ones our scores use."""
+    import torch
+
+    ids = torch.tensor([prompt])
+    with torch.no_grad():
+        out = model.generate(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            do_sample=False,
+            max_new_tokens=max_new_tokens,
+            eos_token_id=eos_id,
+            pad_token_id=pad_id,
+            return_dict_in_generate=True,
+            output_logits=True,
+        )
+    new = out.sequences[0, len(prompt) :].tolist()
+    if eos_id in new:
+        new = new[: new.index(eos_id) + 1]
+    return new, [torch.log_softmax(out.logits[i][0].float(), -1)[t].item() for i, t in enumerate(new)]

@@ -15,7 +15,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="HF parity tests need torch")
 pytest.importorskip("transformers", reason="HF parity tests need transformers")
 
-from hf_llama import params_from_arrays, save_checkpoint  # noqa: E402
+from hf_llama import hf_greedy, params_from_arrays, save_checkpoint  # noqa: E402
 from sax_worker.hf_interop import checkpoint_arrays, hf_model  # noqa: E402
 from sax_worker.models import decoder  # noqa: E402
 from sax_worker.models.decoder_config import DecoderConfig  # noqa: E402
@@ -143,31 +143,11 @@ def served(request):
     return request.param, servable, hf_model(servable.cfg, checkpoint_arrays(servable.cfg, servable.params))
 
 
-def hf_greedy(model, prompt):
-    """HF's greedy continuation of ``prompt`` up to EOS (kept) or MAX_STEPS, and each token's log-prob."""
-    ids = torch.tensor([prompt])
-    out = model.generate(
-        input_ids=ids,
-        attention_mask=torch.ones_like(ids),
-        do_sample=False,
-        max_new_tokens=MAX_STEPS,
-        eos_token_id=EOS,
-        pad_token_id=PAD,
-        return_dict_in_generate=True,
-        output_logits=True,  # raw logits, the ones our scores use
-    )
-    new = out.sequences[0, len(prompt) :].tolist()
-    if EOS in new:
-        new = new[: new.index(EOS) + 1]
-    log_probs = [torch.log_softmax(out.logits[i][0], -1)[t].item() for i, t in enumerate(new)]
-    return new, log_probs
-
-
 def assert_generates_like(servable, model, text):
     """Same text (our decode of HF's ids) and same score: the sum of the generated tokens' log-probs."""
     result = servable.call("lm.generate", {"text": text})["texts"][0]
 
-    new, log_probs = hf_greedy(model, [SOS, *text.encode()])
+    new, log_probs = hf_greedy(model, [SOS, *text.encode()], MAX_STEPS, EOS, PAD)
     assert result["text"] == servable.tokenizer.decode(new)
     assert result["score"] == pytest.approx(sum(log_probs), abs=TOLERANCE)
     return new
@@ -183,7 +163,7 @@ def test_greedy_generation_matches_hugging_face(served, text):
 def test_greedy_generation_stops_at_eos_like_hugging_face(served, tmp_path):
     name, servable, model = served
     cfg, prompt = servable.cfg, [SOS, *b"Hello"]
-    free_run, _ = hf_greedy(model, prompt)
+    free_run, _ = hf_greedy(model, prompt, MAX_STEPS, EOS, PAD)
     arrays = checkpoint_arrays(cfg, servable.params)
     softmax = arrays["lm.softmax.logits_ffn.linear.w"]  # [D, V]
     # EOS's logit becomes 1.5x that of the token greedy picks at step 3 (a positive maximum), so decoding

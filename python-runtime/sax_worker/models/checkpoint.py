@@ -25,11 +25,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,8 @@ from sax_worker.models.decoder_config import DecoderConfig
 from sax_worker.models.decoder_params import Params, assemble, checkpoint_shapes, to_checkpoint
 
 _STEP_DIR = re.compile(r"^(checkpoint_(\d{8})|(\d+))$")
-_VARIABLE_PREFIX = "mdl_vars.params."
+VARIABLE_PREFIX = "mdl_vars.params."
+_BOX_BYTES = 4 << 20  # the slice of an array written at once
 COMMIT_MARKER = "commit_success.txt"
 
 _log = logging.getLogger("sax_worker.checkpoint")
@@ -72,7 +74,7 @@ def parse_step(step_dir: str | os.PathLike[str]) -> int:
     return int(match.group(2) or match.group(3))
 
 
-class _Dir:
+class CheckpointDir:
     """A directory on the local file system or in a GCS bucket, read and written through tensorstore."""
 
     def __init__(self, url: str) -> None:
@@ -93,8 +95,8 @@ class _Dir:
     def is_gcs(self) -> bool:
         return self.url.startswith("gs://")
 
-    def child(self, name: str) -> _Dir:
-        return _Dir(f"{self.url}/{name}")
+    def child(self, name: str) -> CheckpointDir:
+        return CheckpointDir(f"{self.url}/{name}")
 
     def kvstore(self, sub: str = "") -> dict[str, Any]:
         return {**self._kvstore, "path": self._kvstore["path"] + (f"{sub}/" if sub else "")}
@@ -120,37 +122,64 @@ def save_params(cfg: DecoderConfig, params: Params, step_dir: str | os.PathLike[
     A directory that is already committed is refused (a checkpoint is immutable once marked); a partial
     one left by a crash is written over. The commit marker goes last, after every array is durable.
     """
-    target = _Dir(os.fspath(step_dir))
+    target = CheckpointDir(os.fspath(step_dir))
     parse_step(target.url)
     if target.read(COMMIT_MARKER) is not None:
         raise ValueError(f"checkpoint {target.url} is already committed; refusing to overwrite it")
     flat = to_checkpoint(cfg, params)
     for name, array in flat.items():
         write_array(target, name, array)
-    metadata = {
-        "version": 1.1,
-        "train_state_metadata": {
-            f"{_VARIABLE_PREFIX}{name}": {"shape": list(array.shape), "dtype": array.dtype.name}
-            for name, array in flat.items()
-        },
-    }
-    target.child("metadata").write("metadata", json.dumps(metadata, indent=1).encode())
+    write_metadata(target, {name: (array.shape, array.dtype.name) for name, array in flat.items()})
     commit(target.url)
 
 
-def write_array(step_dir: _Dir | str, name: str, array: np.ndarray) -> None:
-    """Writes one variable's zarr array under ``<step_dir>/state/``, replacing what is there."""
-    base = step_dir if isinstance(step_dir, _Dir) else _Dir(step_dir)
-    spec = {"driver": "zarr", "kvstore": base.kvstore(f"state/{_VARIABLE_PREFIX}{name}")}
+def write_array(step_dir: CheckpointDir | str, name: str, array: np.ndarray) -> None:
+    """Writes one variable's zarr array under ``<step_dir>/state/``, replacing what is there.
+
+    Box by box of whole chunks, the array referenced rather than copied: a plain ``write`` would first
+    copy the whole array into tensorstore's chunk cache and encode every chunk at once, while this keeps
+    the extra memory near one box's chunk buffers (``convert_llama_ckpt`` relies on that).
+    """
+    base = step_dir if isinstance(step_dir, CheckpointDir) else CheckpointDir(step_dir)
+    spec = {"driver": "zarr", "kvstore": base.kvstore(f"state/{VARIABLE_PREFIX}{name}")}
     store = ts.open(
         spec, create=True, delete_existing=True, dtype=ts.dtype(array.dtype.name), shape=array.shape
     ).result()
-    store.write(array).result()
+    for box in _boxes(array.shape, tuple(store.chunk_layout.write_chunk.shape), array.itemsize):
+        store[box].write(array[box], can_reference_source_data_indefinitely=True).result()
+
+
+def write_metadata(step_dir: CheckpointDir, variables: Mapping[str, tuple[Sequence[int], str]]) -> None:
+    """Writes ``metadata/metadata`` (spec §5.2) for ``{name: (shape, dtype name)}``."""
+    metadata = {
+        "version": 1.1,
+        "train_state_metadata": {
+            f"{VARIABLE_PREFIX}{name}": {"shape": list(shape), "dtype": dtype}
+            for name, (shape, dtype) in variables.items()
+        },
+    }
+    step_dir.child("metadata").write("metadata", json.dumps(metadata, indent=1).encode())
+
+
+def _boxes(shape: tuple[int, ...], chunk: tuple[int, ...], itemsize: int) -> Iterator[tuple[slice, ...]]:
+    """Row-major boxes of whole chunks over the first two axes, about ``_BOX_BYTES`` each."""
+    if len(shape) < 2:
+        yield (slice(None),)
+        return
+    inner = itemsize * math.prod(shape[2:])  # bytes per (row, column)
+    band = chunk[0] * shape[1] * inner  # bytes of one band of chunk rows
+    if band <= _BOX_BYTES:
+        rows, cols = chunk[0] * (_BOX_BYTES // band), shape[1]
+    else:
+        rows, cols = chunk[0], chunk[1] * max(1, _BOX_BYTES // (chunk[0] * chunk[1] * inner))
+    for row in range(0, shape[0], rows):
+        for col in range(0, shape[1], cols):
+            yield slice(row, min(row + rows, shape[0])), slice(col, min(col + cols, shape[1]))
 
 
 def commit(step_dir: str) -> None:
     """Marks a completely written step directory as loadable (local writes are fsync'd first)."""
-    target = _Dir(step_dir)
+    target = CheckpointDir(step_dir)
     if not target.is_gcs:
         _fsync_tree(Path(target.url))
     target.write(COMMIT_MARKER, f"committed {uuid.uuid4()}\n".encode())
@@ -161,7 +190,7 @@ def commit(step_dir: str) -> None:
 
 def is_committed(step_dir: str) -> bool:
     """Whether ``step_dir`` carries the commit marker."""
-    return _Dir(step_dir).read(COMMIT_MARKER) is not None
+    return CheckpointDir(step_dir).read(COMMIT_MARKER) is not None
 
 
 def load_params(
@@ -175,7 +204,7 @@ def load_params(
     about every 10%). ``ValueError`` says what is wrong with the path or its contents.
     """
     url = os.fspath(step_dir)
-    path = _Dir(url)
+    path = CheckpointDir(url)
     if not path.exists():
         raise ValueError(f"Invalid checkpoint path {url}. Must be a directory.")
     parse_step(url)
@@ -184,21 +213,21 @@ def load_params(
             f"checkpoint {url} has no {COMMIT_MARKER}: it is incomplete (still being written, or its "
             "writer crashed); only committed step directories load"
         )
-    base = path.child("state") if path.child("state").read(f"{_VARIABLE_PREFIX}{_any(cfg)}/.zarray") else path
+    base = path.child("state") if path.child("state").read(f"{VARIABLE_PREFIX}{_any(cfg)}/.zarray") else path
     shapes = checkpoint_shapes(cfg)
-    missing = [name for name in shapes if base.read(f"{_VARIABLE_PREFIX}{name}/.zarray") is None]
+    missing = [name for name in shapes if base.read(f"{VARIABLE_PREFIX}{name}/.zarray") is None]
     if missing:
         more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
         raise ValueError(
             f"checkpoint {url} does not match the {cfg.family} config: no array for "
-            f"{', '.join(missing[:3])}{more} (looked for {_VARIABLE_PREFIX}<name>/.zarray under {base.url})"
+            f"{', '.join(missing[:3])}{more} (looked for {VARIABLE_PREFIX}<name>/.zarray under {base.url})"
         )
     report = progress or _log_progress(len(shapes))
     done, total_bytes, start = 0, 0, time.monotonic()
 
     def read(name: str, shape: tuple[int, ...]) -> np.ndarray:
         nonlocal done, total_bytes
-        array = _read_array(base, name)
+        array = read_array(base, name)
         if tuple(array.shape) != shape:
             raise ValueError(
                 f"checkpoint {url}: variable {name} has shape {tuple(array.shape)}, config needs {shape}"
@@ -219,8 +248,8 @@ def _any(cfg: DecoderConfig) -> str:
     return next(iter(checkpoint_shapes(cfg)))
 
 
-def _read_array(base: _Dir, name: str) -> np.ndarray:
-    spec = {"driver": "zarr", "kvstore": base.kvstore(f"{_VARIABLE_PREFIX}{name}")}
+def read_array(base: CheckpointDir, name: str) -> np.ndarray:
+    spec = {"driver": "zarr", "kvstore": base.kvstore(f"{VARIABLE_PREFIX}{name}")}
     try:
         return np.asarray(ts.open(spec, open=True).result().read().result())
     except ValueError as err:  # tensorstore reports unreadable metadata or chunks as ValueError
