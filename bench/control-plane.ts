@@ -5,6 +5,7 @@
  */
 import { startFakeModelServer } from "../test/helpers/fake-model-server.js";
 import { startTestAdmin, type TestAdmin } from "../test/helpers/test-admin.js";
+import { runClosedLoop } from "./load-gen.js";
 import { percentile, ratePerSecond, round } from "./stats.js";
 
 const PATH = "saxml.server.pax.lm.params.lm_cloud.LmCloudSpmd2BTest";
@@ -30,26 +31,37 @@ export interface ControlPlaneResult {
   readonly publish_to_load_c1: Latencies;
 }
 
-/** Runs `count` calls of `op(i)` with `concurrency` in flight; returns latency percentiles and rate. */
+/**
+ * Runs `count` calls of `op(i)` with `concurrency` in flight (the closed loop of load-gen.ts, with no
+ * warm-up or time limit); returns latency percentiles and rate. A failed call fails the measurement.
+ */
 export async function measure(
   count: number,
   concurrency: number,
   op: (i: number) => Promise<unknown>,
 ): Promise<Latencies> {
-  const samples: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  const worker = async () => {
-    for (let i = next++; i < count; i = next++) {
-      const t = performance.now();
-      await op(i);
-      samples.push(performance.now() - t);
-    }
+  const result = await runClosedLoop({
+    concurrency,
+    durationMs: Number.POSITIVE_INFINITY,
+    maxRequests: count,
+    warmUp: false,
+    send: async (_user, seq) => {
+      const start = performance.now();
+      await op(seq);
+      return performance.now() - start;
+    },
+  });
+  if (result.failures > 0) {
+    throw new Error(`${result.failures} of ${count} calls failed: ${result.failureMessages.join("; ")}`);
+  }
+  const pct = (p: number) => round(percentile(result.records, p) ?? 0);
+  return {
+    count,
+    concurrency,
+    p50_ms: pct(0.5),
+    p99_ms: pct(0.99),
+    per_s: ratePerSecond(count, result.elapsedMs),
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const elapsedMs = performance.now() - started;
-  const pct = (p: number) => round(percentile(samples, p) ?? 0);
-  return { count, concurrency, p50_ms: pct(0.5), p99_ms: pct(0.99), per_s: ratePerSecond(count, elapsedMs) };
 }
 
 const model = (id: string, replicas = 0) => ({

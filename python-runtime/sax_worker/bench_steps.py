@@ -126,8 +126,7 @@ def _cb_step_ms(servable: Any, rows: int, steps: int, repeats: int) -> float:
     cfg, serving = servable.cfg, servable.serving
     settings = dataclasses.replace(servable.programs.settings, stop_ids=(-1,))
     slots = serving.num_cache_slots
-    length = max(serving.buckets) + serving.max_decode_steps
-    state = cb_programs.empty_state(cfg, slots, length, jax.random.key(0))
+    state = cb_programs.empty_state(cfg, slots, serving.slot_length, jax.random.key(0))
     # Live with a step budget no round reaches; once a slot's cache is full its writes are dropped, at the
     # same cost, so the rounds may run past it.
     state = state._replace(live=np.arange(slots) < rows, max_steps=np.full(slots, 2**30, np.int32))

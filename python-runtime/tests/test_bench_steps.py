@@ -3,26 +3,15 @@
 import json
 
 from sax_worker import bench_steps
+from tiny_models import TINY_LLAMA
 
-ARCH = {
-    "family": "llama",
-    "numLayers": 1,
-    "modelDims": 16,
-    "hiddenDims": 32,
-    "numHeads": 2,
-    "numKvHeads": 1,
-    "dimsPerHead": 8,
-    "vocabSize": 259,
-    "useMqa": True,
-    "dtype": "float32",
-}
 SERVING = {"inputSeqLen": 16, "bucketKeys": [8], "maxDecodeSteps": 4, "numSamples": 1, "topK": 1}
 
 
 def config(**serving):
     return {
         "kind": "lm",
-        "architecture": ARCH,
+        "architecture": TINY_LLAMA,
         "serving": {**SERVING, **serving},
         "randomWeightsWhenNoCheckpoint": True,
     }

@@ -21,21 +21,10 @@ from sax_worker.models.checkpoint import (
 from sax_worker.models.decoder_config import DecoderConfig
 from sax_worker.models.decoder_params import flatten, init_params
 from sax_worker.models.lm_servable import build_lm_servable
+from tiny_models import TINY_LLAMA
 
-MODEL = {
-    "family": "llama",
-    "numLayers": 1,
-    "modelDims": 16,
-    "hiddenDims": 32,
-    "numHeads": 2,
-    "numKvHeads": 1,
-    "dimsPerHead": 8,
-    "vocabSize": 259,
-    "useMqa": True,
-    "dtype": "float32",
-}
 SERVING = {"inputSeqLen": 8, "maxDecodeSteps": 4, "numSamples": 1, "topK": 1, "extraInputs": {}}
-CFG = DecoderConfig.from_dict(MODEL)
+CFG = DecoderConfig.from_dict(TINY_LLAMA)
 LM_CLOUD = DecoderConfig(
     family="lm_cloud",
     num_layers=2,
@@ -109,7 +98,12 @@ def test_progress_is_reported_per_array(saved):
 
 
 def test_a_servable_from_a_saved_checkpoint_answers_like_the_original(tmp_path):
-    config = {"kind": "lm", "architecture": MODEL, "serving": SERVING, "randomWeightsWhenNoCheckpoint": True}
+    config = {
+        "kind": "lm",
+        "architecture": TINY_LLAMA,
+        "serving": SERVING,
+        "randomWeightsWhenNoCheckpoint": True,
+    }
     original = build_lm_servable(config, "None", 3)
     save_params(original.cfg, original.params, tmp_path / step_dir_name(0))
     loaded = build_lm_servable(config, str(tmp_path / step_dir_name(0)), 3)

@@ -76,7 +76,6 @@ class ContinuousBatcher:
         self._cfg, self._settings, self._params = cfg, settings, params
         self._tokenizer, self._serving = tokenizer, serving
         self._slots: list[_Sequence | None] = [None] * serving.num_cache_slots
-        self._length = max(serving.buckets) + serving.max_decode_steps
         self._key = key
         self._state = self._empty_state()
         self._waiting: collections.deque[_Sequence] = collections.deque()
@@ -150,7 +149,7 @@ class ContinuousBatcher:
     def _empty_state(self) -> cb_programs.SlotState:
         # The state is donated step after step, so it gets a key of its own, never ``self._key``.
         step_key = jax.random.fold_in(self._key, 2**31 - 1)
-        return cb_programs.empty_state(self._cfg, len(self._slots), self._length, step_key)
+        return cb_programs.empty_state(self._cfg, len(self._slots), self._serving.slot_length, step_key)
 
     # Admission: prefill and insert.
 

@@ -87,9 +87,7 @@ class LmScoring:
         return results
 
     def _padded_batch(self, count: int) -> int:
-        """The smallest allowed batch size holding ``count`` rows (1 when batching is off)."""
-        if self._batch_sizes == (1,):
-            return count
+        """The smallest allowed batch size holding ``count`` rows (batching off: sizes (1,), one row)."""
         return next(size for size in self._batch_sizes if size >= count)
 
     def _score_row(self, request: Payload) -> tuple[tuple[np.ndarray, ...], int]:

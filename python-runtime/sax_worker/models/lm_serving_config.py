@@ -161,6 +161,11 @@ class LmServingConfig:
         return tuple(sorted({*self.buckets, self.input_seq_len + self.score_suffix_budget}))
 
     @property
+    def slot_length(self) -> int:
+        """Cache positions of one continuous-batching slot: the longest prompt bucket plus every step."""
+        return max(self.buckets) + self.max_decode_steps
+
+    @property
     def batch_size(self) -> int:
         """The largest allowed batch size."""
         return self.batch_sizes[-1]
