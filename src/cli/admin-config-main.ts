@@ -7,20 +7,21 @@ import { parseCellId } from "../common/naming.js";
 import { openFsRoot } from "../common/open-fs-root.js";
 import { adminConfigOptionsSchema } from "../config/admin-options.js";
 import { helpOf, parseConfig } from "../config/parse.js";
+import { parseWithEnv } from "./env-flags.js";
 import { resolveSaxRoot, runMain } from "./run-main.js";
 
 const describe = (key: keyof typeof adminConfigOptionsSchema.shape) => helpOf(adminConfigOptionsSchema, key);
 
 runMain("admin_config", async () => {
-  const flags = new Command("admin_config")
-    .description("Create a Sax cell and write its config (fs_root, admin ACL).")
-    .option("--sax_cell <cell>", describe("saxCell"))
-    .option("--sax_root <root>", describe("saxRoot"))
-    .option("--fs_root <root>", describe("fsRoot"))
-    .option("--admin_acl <acl>", describe("adminAcl"), "acl/all")
-    .exitOverride()
-    .parse()
-    .opts<Record<string, string | undefined>>();
+  const flags = parseWithEnv(
+    new Command("admin_config")
+      .description("Create a Sax cell and write its config (fs_root, admin ACL).")
+      .option("--sax_cell <cell>", describe("saxCell"))
+      .option("--sax_root <root>", describe("saxRoot"))
+      .option("--fs_root <root>", describe("fsRoot"))
+      .option("--admin_acl <acl>", describe("adminAcl"), "acl/all")
+      .exitOverride(),
+  ).opts<Record<string, string | undefined>>();
   const options = parseConfig(
     adminConfigOptionsSchema,
     {

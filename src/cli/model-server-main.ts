@@ -7,28 +7,29 @@ import { startAdminServer } from "../admin/admin-server.js";
 import { modelServerOptionsSchema, type ModelServerOptions } from "../config/model-server-options.js";
 import { helpOf } from "../config/parse.js";
 import { startWorkerModelServer } from "../model-server/model-server.js";
+import { parseWithEnv } from "./env-flags.js";
 import { EXIT_FAILURE, resolveSaxRoot, runMain } from "./run-main.js";
 
 const describe = (key: keyof typeof modelServerOptionsSchema.shape) => helpOf(modelServerOptionsSchema, key);
 
 runMain("model_server", async () => {
-  const flags = new Command("model_server")
-    .description("Serve models of a Sax cell.")
-    .option("--sax_cell <cell>", describe("saxCell"))
-    .option("--sax_root <root>", describe("saxRoot"))
-    .option("--port <port>", describe("port"))
-    .option("--platform_chip <chip>", `${describe("platformChip")} (default cpu)`)
-    .option("--platform_topology <topology>", `${describe("platformTopology")} (default 1)`)
-    .option("--jax_platforms <platform>", `${describe("jaxPlatforms")} (default cpu)`)
-    .option("--tags <tags>", `${describe("tags")} (comma-separated)`)
-    .option("--model_filter_regex <regex>", describe("modelFilterRegex"))
-    .option("--deterministic_rng", describe("deterministicRng"))
-    .option("--admin_port <port>", "also run the cell's admin server in this process, on this port")
-    .option("--rejoin_interval_ms <ms>", describe("rejoinIntervalMs"))
-    .option("--location_poll_ms <ms>", describe("locationPollMs"))
-    .exitOverride()
-    .parse()
-    .opts<Record<string, string | undefined> & { deterministic_rng?: boolean }>();
+  const flags = parseWithEnv(
+    new Command("model_server")
+      .description("Serve models of a Sax cell.")
+      .option("--sax_cell <cell>", describe("saxCell"))
+      .option("--sax_root <root>", describe("saxRoot"))
+      .option("--port <port>", describe("port"))
+      .option("--platform_chip <chip>", `${describe("platformChip")} (default cpu)`)
+      .option("--platform_topology <topology>", `${describe("platformTopology")} (default 1)`)
+      .option("--jax_platforms <platform>", `${describe("jaxPlatforms")} (default cpu)`)
+      .option("--tags <tags>", `${describe("tags")} (comma-separated)`)
+      .option("--model_filter_regex <regex>", describe("modelFilterRegex"))
+      .option("--deterministic_rng", describe("deterministicRng"))
+      .option("--admin_port <port>", "also run the cell's admin server in this process, on this port")
+      .option("--rejoin_interval_ms <ms>", describe("rejoinIntervalMs"))
+      .option("--location_poll_ms <ms>", describe("locationPollMs"))
+      .exitOverride(),
+  ).opts<Record<string, string | undefined> & { deterministic_rng?: boolean }>();
   // Saxml's --admin_port: the admin starts first, so the model server finds it through location.proto.
   const admin =
     flags.admin_port === undefined

@@ -5,7 +5,7 @@
  */
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { access } from "node:fs/promises";
-import { createServer } from "node:net";
+import { freePort } from "./ports.js";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
@@ -86,18 +86,6 @@ async function ensureInstalled(): Promise<void> {
       { cause: err },
     );
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("could not pick a free port");
-  return address.port;
 }
 
 /** Keeps the last lines the emulator printed, for start-up failures. */
