@@ -1,5 +1,8 @@
 """Times an LM servable's device steps in-process: load, compile, prefill and per-token decode.
 
+Both backends: the config's ``framework`` ("jax" or "torch") picks the builder, and the timings run
+through the servable's own programs (``lm_backend.DecodePrograms``).
+
 Usage (the model server's registry resolves the config; ``npm run bench:steps`` does both)::
 
     python -m sax_worker.bench_steps --config resolved.json [--checkpoint None] [--steps 32] [--repeats 5]
@@ -47,18 +50,20 @@ def main(argv: list[str] | None = None) -> int:
 def run(
     config: dict[str, Any], checkpoint: str, steps: int, prompt_tokens: int, repeats: int
 ) -> dict[str, Any]:
-    # Imported here so that --help answers without loading JAX.
-    from sax_worker.models.lm_programs import LmPrograms, RowKnobs
-    from sax_worker.models.lm_servable import build_lm_servable
+    # Imported here so that --help answers without loading JAX or torch.
+    from sax_worker.models.lm_programs import RowKnobs
 
+    framework = config.get("framework", "jax")
     start = time.monotonic()
-    servable = build_lm_servable(config, checkpoint, seed=0)
+    servable = _build(config, checkpoint)
     load_seconds = time.monotonic() - start
     serving = servable.serving
     bucket = serving.bucket_for(prompt_tokens)
     steps = min(steps, serving.max_steps_for(bucket))
     # Never stop early: every timed step decodes.
-    programs = LmPrograms(servable.cfg, dataclasses.replace(servable.programs.settings, stop_ids=(-1,)))
+    programs = servable.programs.with_settings(
+        dataclasses.replace(servable.programs.settings, stop_ids=(-1,))
+    )
     rows = serving.num_samples
     knobs = RowKnobs(
         temperature=np.full(rows, serving.temperature, np.float32),
@@ -69,16 +74,19 @@ def run(
     ids = np.full((1, bucket), servable.tokenizer.pad_id, np.int32)
     ids[0, :prompt_tokens] = (np.arange(prompt_tokens) % 100) + 3
     lengths = np.asarray([prompt_tokens], np.int32)
-    key = jax.random.key(0)
+    key = next(iter(servable.method_keys.values()))
 
+    # ``fetch`` reads the state back to the host, so each timing ends when the device work has.
     def prefill() -> Any:
-        return jax.block_until_ready(programs.prefill(servable.params, ids, lengths, knobs, key, 0))
+        state = programs.prefill(servable.params, ids, lengths, knobs, key, 0)
+        programs.fetch(state)
+        return state
 
-    def decode(state: Any) -> Any:
-        return jax.block_until_ready(programs.decode(servable.params, state, steps))
+    def decode(state: Any) -> None:
+        programs.fetch(programs.decode(servable.params, state, steps))
 
     start = time.monotonic()
-    decode(prefill())  # compiles both programs
+    decode(prefill())  # compiles both programs (JAX); warms up the allocator (torch)
     compile_seconds = time.monotonic() - start
     prefill_ms, token_ms = [], []
     for _ in range(repeats):
@@ -90,8 +98,9 @@ def run(
         prefill_ms.append((t1 - t0) * 1e3)
         token_ms.append((t2 - t1) * 1e3 / steps)
     figures = {
-        "platform": jax.devices()[0].platform,
-        "devices": jax.device_count(),
+        "framework": framework,
+        "platform": programs.device.type if framework == "torch" else jax.devices()[0].platform,
+        "devices": 1 if framework == "torch" else jax.device_count(),
         "family": servable.cfg.family,
         "dtype": servable.cfg.dtype,
         "parameters": int(servable.load_info["parameters"]),
@@ -114,6 +123,17 @@ def run(
             serving.num_cache_slots * step_ms[1] / step_ms[serving.num_cache_slots], 1
         )
     return figures
+
+
+def _build(config: dict[str, Any], checkpoint: str) -> Any:
+    """The servable of ``config``'s framework, built without the worker's warm-up (timed apart here)."""
+    if config.get("framework", "jax") == "torch":
+        from sax_worker.torch_models import build_torch_lm_servable
+
+        return build_torch_lm_servable(config, checkpoint, seed=0)
+    from sax_worker.models.lm_servable import build_lm_servable
+
+    return build_lm_servable(config, checkpoint, seed=0)
 
 
 def _cb_step_ms(servable: Any, rows: int, steps: int, repeats: int) -> float:

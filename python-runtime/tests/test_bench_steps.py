@@ -35,3 +35,10 @@ def test_times_the_batching_step_at_one_and_every_slot(tmp_path, capsys):
     assert one > 0
     assert every > 0
     assert figures["cb_batching_gain"] == round(4 * one / every, 1)
+
+
+def test_times_a_torch_servable_through_its_own_programs():
+    figures = bench_steps.run({**config(), "framework": "torch"}, "None", steps=3, prompt_tokens=5, repeats=2)
+    assert (figures["framework"], figures["platform"], figures["devices"]) == ("torch", "cpu", 1)
+    assert figures["decode_steps"] == 3
+    assert figures["decode_ms_per_token"]["median"] > 0

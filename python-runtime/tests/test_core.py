@@ -92,7 +92,9 @@ def test_load_reports_what_loading_cost_when_the_servable_records_it():
 def test_load_of_an_unknown_kind_is_invalid_argument():
     [reply] = Harness().handle(Load(1, {"kind": "nope"}, "None", 0))
     assert reply == ErrorReply(
-        1, "INVALID_ARGUMENT", "unknown servable kind 'nope'; this worker builds: echo, lm/llama, lm/lm_cloud"
+        1,
+        "INVALID_ARGUMENT",
+        "unknown servable kind 'nope'; this worker builds: echo, lm/llama, lm/llama@torch, lm/lm_cloud",
     )
 
 

@@ -8,19 +8,9 @@ from sax_worker.models import lm_programs
 from sax_worker.models.lm_servable import build_lm_servable
 from sax_worker.protocol import Call, Cancel, Chunk, End, ErrorReply, Load, Result
 from sax_worker.servables.direct import CollectingReply
+from tiny_models import SMALL_LLAMA
 
-ARCH = {
-    "family": "llama",
-    "numLayers": 2,
-    "modelDims": 32,
-    "hiddenDims": 64,
-    "numHeads": 4,
-    "numKvHeads": 2,
-    "dimsPerHead": 8,
-    "vocabSize": 259,
-    "useMqa": True,
-    "dtype": "float32",
-}
+ARCH = SMALL_LLAMA
 SERVING = {
     "inputSeqLen": 32,
     "bucketKeys": [8, 16],

@@ -21,27 +21,10 @@ from sax_worker.models import decoder  # noqa: E402
 from sax_worker.models.decoder_config import DecoderConfig  # noqa: E402
 from sax_worker.models.decoder_params import init_params  # noqa: E402
 from sax_worker.models.lm_servable import build_lm_servable  # noqa: E402
+from tiny_models import PARITY_ARCHITECTURES  # noqa: E402
 
 TOLERANCE = 1e-4
-SMALL = {
-    "family": "llama",
-    "numLayers": 2,
-    "modelDims": 64,
-    "hiddenDims": 160,
-    "numHeads": 4,
-    "dimsPerHead": 16,
-    "vocabSize": 300,
-    "dtype": "float32",
-}
-LLAMA_3_1_ROPE = {
-    "ropeTheta": 500_000,
-    "ropeScaling": {"factor": 8, "lowFreqFactor": 1, "highFreqFactor": 4, "originalMaxPositions": 8192},
-}
-ARCHITECTURES = {
-    "mha_combined_qkv": {**SMALL, "numKvHeads": 4, "useMqa": False},
-    "gqa": {**SMALL, "numKvHeads": 2, "useMqa": True},
-    "gqa_llama3_1_rope": {**SMALL, "numKvHeads": 2, "useMqa": True, **LLAMA_3_1_ROPE},
-}
+ARCHITECTURES = PARITY_ARCHITECTURES
 
 
 @pytest.fixture(scope="module", autouse=True)

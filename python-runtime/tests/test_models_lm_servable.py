@@ -12,33 +12,13 @@ from sax_worker.models.byte_tokenizer import ByteTokenizer
 from sax_worker.models.decoder_config import DecoderConfig
 from sax_worker.models.lm_servable import LmServable, build_lm_servable
 from sax_worker.models.lm_serving_config import LmServingConfig
+from tiny_models import GREEDY_SERVING, SMALL_LLAMA
 
-MODEL = {
-    "family": "llama",
-    "numLayers": 2,
-    "modelDims": 32,
-    "hiddenDims": 64,
-    "numHeads": 4,
-    "numKvHeads": 2,
-    "dimsPerHead": 8,
-    "vocabSize": 259,
-    "useMqa": True,
-    "dtype": "float32",
-}
+MODEL = SMALL_LLAMA
 TOKENIZER = {"type": "bytes", "sosId": 256, "eosId": 257, "padId": 258}
 SOS, EOS = 256, 257
-MAX_STEPS = 8
-GREEDY = {
-    "inputSeqLen": 16,
-    "bucketKeys": [8],
-    "maxDecodeSteps": MAX_STEPS,
-    "numSamples": 1,
-    "topK": 1,
-    "streamIntervalSteps": 3,
-    "extraInputs": {},
-    "enableGenerateStream": True,
-    "embed": {"modelMethodName": "embed", "outputEmbeddingName": "embedding"},
-}
+GREEDY = GREEDY_SERVING
+MAX_STEPS = GREEDY["maxDecodeSteps"]
 SAMPLING = {
     **GREEDY,
     "numSamples": 2,

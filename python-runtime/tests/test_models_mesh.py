@@ -14,6 +14,7 @@ from sax_worker.models.decoder_config import DecoderConfig
 from sax_worker.models.decoder_params import variables
 from sax_worker.models.lm_servable import build_lm_servable
 from sax_worker.models.mesh import partition_spec, serving_mesh
+from tiny_models import SMALL_LLAMA
 
 CFG = DecoderConfig(
     num_layers=2,
@@ -28,18 +29,7 @@ CFG = DecoderConfig(
 )
 CONFIG = {
     "kind": "lm",
-    "architecture": {
-        "family": "llama",
-        "numLayers": 2,
-        "modelDims": 32,
-        "hiddenDims": 64,
-        "numHeads": 4,
-        "numKvHeads": 2,
-        "dimsPerHead": 8,
-        "vocabSize": 259,
-        "useMqa": True,
-        "dtype": "float32",
-    },
+    "architecture": SMALL_LLAMA,
     "serving": {"inputSeqLen": 16, "maxDecodeSteps": 6, "numSamples": 1, "topK": 1, "extraInputs": {}},
     "randomWeightsWhenNoCheckpoint": True,
 }

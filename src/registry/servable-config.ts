@@ -57,6 +57,7 @@ export const servableConfigSchema = z
     checkServing(config.serving, ctx, ["serving"]);
     if (config.kind !== "lm") return;
     checkArchitecture(config.architecture, ctx, ["architecture"]);
+    checkTorch(config, ctx);
     if (config.tokenizer.type === "bytes" && config.architecture.vocabSize < BYTE_TOKENIZER.vocabSize) {
       ctx.addIssue({
         code: "custom",
@@ -65,6 +66,25 @@ export const servableConfigSchema = z
       });
     }
   });
+
+/** What the PyTorch backend builds: LLaMA-family models, decoding one request at a time. */
+function checkTorch(config: z.infer<typeof lmServableConfigSchema>, ctx: z.RefinementCtx): void {
+  if (config.framework !== "torch") return;
+  if (config.architecture.family !== "llama") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["framework"],
+      message: `the torch backend builds the llama family only, not ${config.architecture.family}`,
+    });
+  }
+  if (config.serving.numCacheSlots > 0) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["serving", "numCacheSlots"],
+      message: "the torch backend decodes one request at a time: continuous batching needs the jax framework",
+    });
+  }
+}
 
 /** A validated servable config. */
 export type ServableConfig = z.infer<typeof servableConfigSchema>;

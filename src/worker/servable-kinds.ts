@@ -5,12 +5,22 @@
  */
 import type { ServableConfig } from "../registry/index.js";
 
-/** Builder keys of the Python workers: `kind`, or `kind/family` for configs with an architecture. */
-export const WORKER_SERVABLE_KINDS: ReadonlySet<string> = new Set(["echo", "lm/llama", "lm/lm_cloud"]);
+/**
+ * Builder keys of the Python workers: `kind`, or `kind/family` for configs with an architecture, with
+ * `@framework` appended for frameworks other than JAX (`lm/llama@torch`).
+ */
+export const WORKER_SERVABLE_KINDS: ReadonlySet<string> = new Set([
+  "echo",
+  "lm/llama",
+  "lm/llama@torch",
+  "lm/lm_cloud",
+]);
 
 /** The builder key a config selects, as the worker computes it. */
 export function servableKindOf(config: ServableConfig): string {
-  return config.kind === "lm" ? `${config.kind}/${config.architecture.family}` : config.kind;
+  if (config.kind !== "lm") return config.kind;
+  const key = `${config.kind}/${config.architecture.family}`;
+  return config.framework === "jax" ? key : `${key}@${config.framework}`;
 }
 
 /** Whether workers can build `config`. */

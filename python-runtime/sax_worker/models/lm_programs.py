@@ -17,7 +17,6 @@ never baked into the compiled programs.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import functools
 from typing import NamedTuple
 
@@ -29,27 +28,9 @@ from jax.typing import ArrayLike
 from sax_worker.models import decoder, sampling
 from sax_worker.models.decoder_config import DecoderConfig
 from sax_worker.models.decoder_params import Params
+from sax_worker.models.lm_backend import DecodeSettings, HostDecode, RowKnobs, choose_tokens
 
-
-@dataclasses.dataclass(frozen=True)
-class DecodeSettings:
-    """The static part of decoding: fixed per servable, part of every compiled decode program."""
-
-    max_decode_steps: int  # M
-    num_samples: int  # rows per prompt
-    top_k: int  # candidate bound; 0 = whole vocabulary
-    greedy: bool  # argmax, ignoring the per-row temperature / top-k / top-p
-    stop_ids: tuple[int, ...]  # a row is done once it generates one of these (EOS counts as generated)
-    pad_id: int  # written (with log-prob 0) once a row is done
-
-
-class RowKnobs(NamedTuple):
-    """Per-row sampling knobs, [B·num_samples] each."""
-
-    temperature: jax.Array  # float32
-    top_k: jax.Array  # int32
-    top_p: jax.Array  # float32; NaN disables
-    max_steps: jax.Array  # int32, generated tokens allowed (1..M); the host decides what it honours
+__all__ = ["DecodeSettings", "DecodeState", "LmPrograms", "RowKnobs", "trace_counts"]
 
 
 class DecodeState(NamedTuple):
@@ -82,6 +63,10 @@ class LmPrograms:
         self.cfg = cfg
         self.settings = settings
 
+    def with_settings(self, settings: DecodeSettings) -> LmPrograms:
+        """The programs of the same config with other decode settings."""
+        return LmPrograms(self.cfg, settings)
+
     def prefill(
         self,
         params: Params,
@@ -102,6 +87,13 @@ class LmPrograms:
     def decode(self, params: Params, state: DecodeState, num_steps: int) -> DecodeState:
         """Runs up to ``num_steps`` decode steps (fewer when every row is done or M is reached)."""
         return _decode(self.cfg, self.settings, params, state, np.int32(num_steps))
+
+    def fetch(self, state: DecodeState) -> HostDecode:
+        """The state's step count, tokens, log-probs, lengths and done flags, read from the devices."""
+        step, tokens, log_probs, lengths, done = jax.device_get(
+            (state.step, state.tokens, state.log_probs, state.lengths, state.done)
+        )
+        return HostDecode(int(step), tokens, log_probs, lengths, done)
 
     def score(
         self, params: Params, ids: ArrayLike, labels: ArrayLike, valid: ArrayLike, score_mask: ArrayLike
@@ -183,17 +175,7 @@ def _step(cfg: DecoderConfig, s: DecodeSettings, params: Params, st: DecodeState
 
     Each row writes at its own index (its generated count), so rows need not have started together.
     """
-    if s.greedy:
-        token = sampling.greedy(st.logits)
-    else:
-        token = sampling.sample(
-            st.logits,
-            jax.random.fold_in(st.key, st.step),
-            top_k=s.top_k,
-            temperature=st.knobs.temperature,
-            per_example_top_k=st.knobs.top_k,
-            top_p=st.knobs.top_p,
-        )
+    token = choose_tokens(sampling, s, st.logits, st.knobs, jax.random.fold_in(st.key, st.step))
     live = ~st.done
     log_prob = decoder.token_log_probs(st.logits, token)  # [R]
     token = jnp.where(live, token, s.pad_id)

@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from sax_worker.models.decoder_params import Params
-from sax_worker.models.lm_programs import LmPrograms
+from sax_worker.models.lm_backend import ScoringPrograms
 from sax_worker.models.lm_requests import extra_input_items, text_field
 from sax_worker.models.lm_serving_config import LmServingConfig
 from sax_worker.models.tokenizers import Tokenizer
@@ -24,12 +23,12 @@ Payload = Mapping[str, Any]
 
 
 class LmScoring:
-    """Scores, embeds and differentiates prompts with one servable's programs and weights."""
+    """Scores, embeds and differentiates prompts with one servable's programs (any backend) and weights."""
 
     def __init__(
         self,
-        programs: LmPrograms,
-        params: Callable[[], Params],
+        programs: ScoringPrograms,
+        params: Callable[[], Any],
         tokenizer: Tokenizer,
         serving: LmServingConfig,
         encode: Callable[[str, int], list[int]],

@@ -1,8 +1,8 @@
 """The static table from a servable config to the function that builds it.
 
 A config selects an entry by ``kind`` (and, where one kind covers several architectures, its
-``architecture.family``);
-it never names code to import. Builders import heavy frameworks (JAX, torch) inside their body, so
+``architecture.family``, and where another framework than JAX builds it, its ``framework``); it never
+names code to import. Builders import heavy frameworks (JAX, torch) inside their body, so
 that importing this module, and running the worker core, stays framework-free.
 """
 
@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
+from sax_worker.errors import WorkerError
 from sax_worker.servables.base import Servable
 from sax_worker.testing.echo import EchoServable
 
@@ -32,21 +33,45 @@ def _build_jax_lm(config: Mapping[str, Any], checkpoint: str, seed: int) -> Serv
     return servable
 
 
+def _build_torch_lm(config: Mapping[str, Any], checkpoint: str, seed: int) -> Servable:
+    """A PyTorch decoder LM; it runs eagerly, so there is nothing to compile before it reports loaded."""
+    # Imported here so that the worker core, and workers of other kinds, never import torch.
+    try:
+        from sax_worker.torch_models import build_torch_lm_servable
+    except ModuleNotFoundError as err:
+        if err.name != "torch":
+            raise
+        raise WorkerError(
+            "FAILED_PRECONDITION",
+            "this class runs on PyTorch, which this worker's venv does not have (the Docker images "
+            "install only python-runtime/requirements-serving.txt); serve it from a model server whose "
+            "venv has requirements.txt",
+        ) from err
+
+    return build_torch_lm_servable(config, checkpoint, seed)
+
+
 BUILDERS: Final[Mapping[str, Builder]] = MappingProxyType(
     {
         "echo": EchoServable.from_config,
         "lm/llama": _build_jax_lm,
+        "lm/llama@torch": _build_torch_lm,
         "lm/lm_cloud": _build_jax_lm,
     }
 )
-"""Keys are ``kind`` or ``kind/family``; a ``kind/family`` entry wins over a plain ``kind`` one."""
+"""Keys are ``kind``, ``kind/family`` or ``kind/family@framework``; a ``kind/family…`` entry wins over a
+plain ``kind`` one."""
+
+#: The framework of configs that do not name one.
+DEFAULT_FRAMEWORK = "jax"
 
 
 def builder_key(config: Mapping[str, Any]) -> str:
-    """The table key a config selects: ``kind``, or ``kind/family`` for configs with an architecture.
+    """The table key a config selects: ``kind``, or ``kind/family`` for configs with an architecture,
+    with ``@framework`` appended when the config names another framework than JAX.
 
-    The model server's registry sends the family inside ``architecture`` (``{"kind": "lm",
-    "architecture": {"family": "llama", ...}, ...}``).
+    The model server's registry sends the family inside ``architecture`` and the framework beside it
+    (``{"kind": "lm", "framework": "torch", "architecture": {"family": "llama", ...}, ...}``).
     """
     kind = config.get("kind")
     if not isinstance(kind, str) or not kind:
@@ -57,7 +82,10 @@ def builder_key(config: Mapping[str, Any]) -> str:
     family = architecture.get("family") if isinstance(architecture, Mapping) else None
     if not isinstance(family, str) or not family:
         raise ValueError(f"servable config 'architecture.family' must be a non-empty string, got {family!r}")
-    return f"{kind}/{family}"
+    framework = config.get("framework", DEFAULT_FRAMEWORK)
+    if not isinstance(framework, str) or not framework:
+        raise ValueError(f"servable config 'framework' must be a non-empty string, got {framework!r}")
+    return f"{kind}/{family}" if framework == DEFAULT_FRAMEWORK else f"{kind}/{family}@{framework}"
 
 
 def build_servable(

@@ -1,6 +1,7 @@
 /**
- * sax-ts's own servables, small enough for CI on two CPU cores: a few-million-parameter LLaMA over bytes,
- * and the framework-free echo servable for tests of the serving path. Both build on a single device.
+ * sax-ts's own servables, small enough for CI on two CPU cores: a few-million-parameter LLaMA over bytes
+ * (built by JAX, and the same model built by PyTorch), and the framework-free echo servable for tests of
+ * the serving path. All build on a single device.
  */
 import type { ServingConfigInput } from "../serving-config.js";
 import { BYTE_TOKENIZER } from "../tokenizer-config.js";
@@ -57,9 +58,17 @@ const TinyLlama: LlamaConfigInput = {
   serving: { ...SMALL_SERVING, numCacheSlots: 32, maxLiveBatches: 64 },
 };
 
-/** sax-ts's own entries: `saxts.lm.TinyLlama` and `saxts.test.Echo`. */
+/**
+ * TinyLlama built by the PyTorch worker backend: the same architecture, tokenizer, checkpoints and (for
+ * checkpoint "None" and the same seed) the same random weights, so greedy answers equal TinyLlama's. It
+ * decodes one request at a time, so without cache slots; its greedy path therefore ignores the extra
+ * inputs, as every class without continuous batching does.
+ */
+const TinyLlamaTorch: LlamaConfigInput = { ...TinyLlama, framework: "torch", serving: SMALL_SERVING };
+
+/** sax-ts's own entries: `saxts.lm.TinyLlama`, `saxts.lm.TinyLlamaTorch` and `saxts.test.Echo`. */
 export const SAXTS_ENTRIES: CatalogueEntry[] = [
-  ...entriesOf("saxts.lm", { TinyLlama }),
+  ...entriesOf("saxts.lm", { TinyLlama, TinyLlamaTorch }),
   ...entriesOf("saxts.test", {
     // The echo servable answers the four LM methods of servables/base.py, not lm.gradient.
     Echo: { kind: "echo", meshShapes: [[1, 1, 1]], serving: { ...SMALL_SERVING, enableGradient: false } },

@@ -13,6 +13,7 @@ describe("catalogue", () => {
     expect(registry.fullNames()).toEqual([
       ...LM_CLOUD_CLASSES.map(lmCloud),
       "saxts.lm.TinyLlama",
+      "saxts.lm.TinyLlamaTorch",
       "saxts.test.Echo",
     ]);
   });

@@ -45,7 +45,11 @@ describe("ServableRegistry lookup", () => {
 
   it("lists only filtered full names", () => {
     const filtered = new ServableRegistry({ modelFilterRegex: "saxts\\..*" });
-    expect(filtered.fullNames()).toEqual(["saxts.lm.TinyLlama", "saxts.test.Echo"]);
+    expect(filtered.fullNames()).toEqual([
+      "saxts.lm.TinyLlama",
+      "saxts.lm.TinyLlamaTorch",
+      "saxts.test.Echo",
+    ]);
   });
 
   it("rejects an invalid filter regex with ConfigError", () => {

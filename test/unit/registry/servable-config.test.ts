@@ -94,6 +94,31 @@ describe("sax-ts servables", () => {
     expect(config.tokenizer).toEqual({ type: "bytes", sosId: 256, eosId: 257, padId: 258 });
   });
 
+  it("serves TinyLlamaTorch as TinyLlama's model built by torch, one request at a time", () => {
+    const jax = registry.resolve("saxts.lm.TinyLlama");
+    const torch = registry.resolve("saxts.lm.TinyLlamaTorch");
+    expect(torch.methods).toEqual(jax.methods);
+    expect(torch.config).toMatchObject({ framework: "torch", serving: { numCacheSlots: 0 } });
+    expect(jax.config).toMatchObject({ framework: "jax" });
+    if (torch.config.kind !== "lm" || jax.config.kind !== "lm") throw new Error("not LMs");
+    expect(torch.config.architecture).toEqual(jax.config.architecture);
+    expect(torch.config.tokenizer).toEqual(jax.config.tokenizer);
+  });
+
+  it("rejects continuous batching for a torch class, naming the field", () => {
+    expect(() => registry.resolve("saxts.lm.TinyLlamaTorch", { NUM_CACHE_SLOTS: "8" })).toThrow(
+      /serving\.numCacheSlots: the torch backend decodes one request at a time/,
+    );
+  });
+
+  it("rejects the torch framework for a family it does not build", () => {
+    const lmCloud = { ...resolveLmCloud("LmCloudSpmd2BTest").config, framework: "torch" };
+    const result = servableConfigSchema.safeParse(lmCloud);
+    expect(result.error?.issues.map((issue) => [issue.path.join("."), issue.message])).toEqual([
+      ["framework", "the torch backend builds the llama family only, not lm_cloud"],
+    ]);
+  });
+
   it("serves Echo's four methods without a framework", () => {
     const { config, methods } = registry.resolve("saxts.test.Echo");
     expect(config.kind).toBe("echo");
