@@ -19,8 +19,7 @@ runMain("admin_config", async () => {
       .option("--sax_cell <cell>", describe("saxCell"))
       .option("--sax_root <root>", describe("saxRoot"))
       .option("--fs_root <root>", describe("fsRoot"))
-      .option("--admin_acl <acl>", describe("adminAcl"), "acl/all")
-      .exitOverride(),
+      .option("--admin_acl <acl>", describe("adminAcl"), "acl/all"),
   ).opts<Record<string, string | undefined>>();
   const options = parseConfig(
     adminConfigOptionsSchema,

@@ -25,8 +25,7 @@ runMain("admin_server", async () => {
       .option("--poll_timeout_ms <ms>", describe("pollTimeoutMs"))
       .option("--prune_timeout_ms <ms>", describe("pruneTimeoutMs"))
       .option("--join_timeout_ms <ms>", describe("joinTimeoutMs"))
-      .option("--wake_up_timeout_ms <ms>", describe("wakeUpTimeoutMs"))
-      .exitOverride(),
+      .option("--wake_up_timeout_ms <ms>", describe("wakeUpTimeoutMs")),
   ).opts<Record<string, string | undefined>>();
   const server = await startAdminServer(
     {

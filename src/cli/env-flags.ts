@@ -39,7 +39,10 @@ export function argsFromEnv(options: readonly Option[], env: NodeJS.ProcessEnv):
   return args;
 }
 
-/** Parses `argv` (default: this process's arguments) after the arguments that `env` sets. */
+/**
+ * Parses `argv` (default: this process's arguments) after the arguments that `env` sets; usage errors
+ * throw a CommanderError (exitOverride) for runMain to turn into the exit status.
+ */
 export function parseWithEnv(
   command: Command,
   argv: readonly string[] = process.argv.slice(2),
@@ -51,5 +54,5 @@ export function parseWithEnv(
       "(--port from SAX_PORT, --sax_cell from SAX_CELL; switches take 1 or 0). Flags on the command line win.",
   );
   // Value flags: commander keeps the last occurrence, so the command line's come after the environment's.
-  return command.parse([...argsFromEnv(command.options, env), ...argv], { from: "user" });
+  return command.exitOverride().parse([...argsFromEnv(command.options, env), ...argv], { from: "user" });
 }

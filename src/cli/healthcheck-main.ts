@@ -5,7 +5,7 @@
  */
 import { Command } from "commander";
 import { ConfigError } from "../common/errors.js";
-import { AdminDefinition } from "../gen/sax/admin.js";
+import { ADMIN_METHODS } from "../client/admin-rpc.js";
 import { ModeletDefinition } from "../gen/sax/modelet.js";
 import { callUnary, openChannel } from "../grpc/client.js";
 import { grpcService } from "../grpc/definitions.js";
@@ -20,8 +20,7 @@ runMain("sax_healthcheck", async () => {
     .description("Check that the admin or model server listening on this host answers.")
     .argument("<server>", `${SERVERS.join(" or ")}`)
     .option("--port <port>", `its gRPC port (default ${DEFAULT_ADMIN_PORT} for admin_server)`)
-    .option("--timeout_ms <ms>", "give up after this long", "3000")
-    .exitOverride();
+    .option("--timeout_ms <ms>", "give up after this long", "3000");
   const flags = parseWithEnv(command).opts<{ port?: string; timeout_ms: string }>();
   const server = command.args[0] as (typeof SERVERS)[number];
   if (!SERVERS.includes(server)) throw new ConfigError(`unknown server ${JSON.stringify(server)}`);
@@ -33,7 +32,7 @@ runMain("sax_healthcheck", async () => {
   const channel = openChannel(`127.0.0.1:${port}`);
   try {
     if (server === "admin_server")
-      await callUnary(channel, grpcService(AdminDefinition).list, { modelId: "" }, { timeoutMs });
+      await callUnary(channel, ADMIN_METHODS.list, { modelId: "" }, { timeoutMs });
     else
       await callUnary(
         channel,

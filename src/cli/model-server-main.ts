@@ -27,8 +27,7 @@ runMain("model_server", async () => {
       .option("--deterministic_rng", describe("deterministicRng"))
       .option("--admin_port <port>", "also run the cell's admin server in this process, on this port")
       .option("--rejoin_interval_ms <ms>", describe("rejoinIntervalMs"))
-      .option("--location_poll_ms <ms>", describe("locationPollMs"))
-      .exitOverride(),
+      .option("--location_poll_ms <ms>", describe("locationPollMs")),
   ).opts<Record<string, string | undefined> & { deterministic_rng?: boolean }>();
   // Saxml's --admin_port: the admin starts first, so the model server finds it through location.proto.
   const admin =
