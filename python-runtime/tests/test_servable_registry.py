@@ -46,6 +46,8 @@ def test_a_torch_class_without_torch_fails_its_load_saying_what_is_missing(monke
     for name in [m for m in sys.modules if m.startswith("sax_worker.torch_models")]:
         monkeypatch.delitem(sys.modules, name)
     config = {"kind": "lm", "framework": "torch", "architecture": TINY_LLAMA, "serving": GREEDY_SERVING}
-    with pytest.raises(WorkerError, match="runs on PyTorch, which this worker's venv does not have") as err:
+    with pytest.raises(
+        WorkerError, match=r"runs on PyTorch \(torch\), which this worker.s venv does not have"
+    ) as err:
         build_servable(config, "None", 1)
     assert err.value.code == "FAILED_PRECONDITION"

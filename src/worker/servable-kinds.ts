@@ -14,11 +14,17 @@ export const WORKER_SERVABLE_KINDS: ReadonlySet<string> = new Set([
   "lm/llama",
   "lm/llama@torch",
   "lm/lm_cloud",
+  "vision/resnet",
+  "vision/resnet@torch",
+  "vision/faster_rcnn@torch",
+  "vision/tiny_diffusion@torch",
+  "vision/detectron2@torch",
+  "vllm",
 ]);
 
 /** The builder key a config selects, as the worker computes it. */
 export function servableKindOf(config: ServableConfig): string {
-  if (config.kind !== "lm") return config.kind;
+  if (config.kind !== "lm" && config.kind !== "vision") return config.kind;
   const key = `${config.kind}/${config.architecture.family}`;
   return config.framework === "jax" ? key : `${key}@${config.framework}`;
 }

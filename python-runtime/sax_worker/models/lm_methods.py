@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,8 +28,7 @@ from sax_worker.models.lm_scoring import LmScoring, one, right_pad
 from sax_worker.models.lm_serving_config import LmServingConfig
 from sax_worker.models.tokenizers import Tokenizer
 from sax_worker.servables import direct
-from sax_worker.servables.base import Reply
-from sax_worker.servables.unary_batcher import UnaryBatcher
+from sax_worker.servables.unary_batcher import UnaryBatcher, UnaryScheduling
 
 Payload = Mapping[str, Any]
 
@@ -37,7 +36,7 @@ Payload = Mapping[str, Any]
 GENERATE_METHODS = frozenset({"lm.generate", "lm.generate_stream"})
 
 
-class LmMethods:
+class LmMethods(UnaryScheduling):
     """A loaded decoder answering the LM methods its serving config enables."""
 
     def __init__(
@@ -99,28 +98,6 @@ class LmMethods:
         if self._params is None:
             raise RuntimeError("servable is closed")
         return self._params
-
-    # Scheduling: score and embed are batched dynamically when the batch size is above 1.
-
-    @property
-    def scheduled_methods(self) -> frozenset[str]:
-        return self._unary.methods if self._unary else frozenset()
-
-    @property
-    def busy(self) -> bool:
-        return bool(self._unary and self._unary.busy)
-
-    def submit(self, request_id: Hashable, method: str, request: Payload, reply: Reply) -> None:
-        if self._unary is None or method not in self._unary.methods:
-            raise ValueError(f"{method} is not scheduled by this servable")
-        self._unary.submit(request_id, method, request, reply)
-
-    def cancel(self, request_id: Hashable) -> bool:
-        return bool(self._unary and self._unary.cancel(request_id))
-
-    def step(self) -> None:
-        if self._unary is not None:
-            self._unary.step()
 
     # Unary and streaming calls.
 

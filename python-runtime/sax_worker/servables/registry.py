@@ -33,30 +33,59 @@ def _build_jax_lm(config: Mapping[str, Any], checkpoint: str, seed: int) -> Serv
     return servable
 
 
+def _needs_torch(build: Builder) -> Builder:
+    """``build`` with a missing torch reported as FAILED_PRECONDITION rather than a crash."""
+
+    def guarded(config: Mapping[str, Any], checkpoint: str, seed: int) -> Servable:
+        try:
+            return build(config, checkpoint, seed)
+        except ModuleNotFoundError as err:
+            if err.name not in ("torch", "torchvision"):
+                raise
+            raise WorkerError(
+                "FAILED_PRECONDITION",
+                f"this class runs on PyTorch ({err.name}), which this worker's venv does not have (the "
+                "Docker images install only python-runtime/requirements-serving.txt); serve it from a "
+                "model server whose venv has requirements.txt",
+            ) from err
+
+    return guarded
+
+
 def _build_torch_lm(config: Mapping[str, Any], checkpoint: str, seed: int) -> Servable:
     """A PyTorch decoder LM; it runs eagerly, so there is nothing to compile before it reports loaded."""
     # Imported here so that the worker core, and workers of other kinds, never import torch.
-    try:
-        from sax_worker.torch_models import build_torch_lm_servable
-    except ModuleNotFoundError as err:
-        if err.name != "torch":
-            raise
-        raise WorkerError(
-            "FAILED_PRECONDITION",
-            "this class runs on PyTorch, which this worker's venv does not have (the Docker images "
-            "install only python-runtime/requirements-serving.txt); serve it from a model server whose "
-            "venv has requirements.txt",
-        ) from err
+    from sax_worker.torch_models import build_torch_lm_servable
 
     return build_torch_lm_servable(config, checkpoint, seed)
+
+
+def _build_vision(config: Mapping[str, Any], checkpoint: str, seed: int) -> Servable:
+    """A vision model of any family and framework (``vision.builders`` picks the module)."""
+    from sax_worker.vision.builders import build_vision_servable
+
+    return build_vision_servable(config, checkpoint, seed)
+
+
+def _build_vllm(config: Mapping[str, Any], checkpoint: str, seed: int) -> Servable:
+    """An LM served by the vLLM library (CUDA only)."""
+    from sax_worker.external.vllm_servable import build_vllm_servable
+
+    return build_vllm_servable(config, checkpoint, seed)
 
 
 BUILDERS: Final[Mapping[str, Builder]] = MappingProxyType(
     {
         "echo": EchoServable.from_config,
         "lm/llama": _build_jax_lm,
-        "lm/llama@torch": _build_torch_lm,
+        "lm/llama@torch": _needs_torch(_build_torch_lm),
         "lm/lm_cloud": _build_jax_lm,
+        "vision/resnet": _build_vision,
+        "vision/resnet@torch": _needs_torch(_build_vision),
+        "vision/faster_rcnn@torch": _needs_torch(_build_vision),
+        "vision/tiny_diffusion@torch": _needs_torch(_build_vision),
+        "vision/detectron2@torch": _needs_torch(_build_vision),
+        "vllm": _build_vllm,
     }
 )
 """Keys are ``kind``, ``kind/family`` or ``kind/family@framework``; a ``kind/family…`` entry wins over a

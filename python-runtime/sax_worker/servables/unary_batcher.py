@@ -88,3 +88,30 @@ class UnaryBatcher:
                     waiting.reply.error(result)
                 else:
                     waiting.reply.result(result)
+
+
+class UnaryScheduling:
+    """The ``ScheduledServable`` part of a servable whose only scheduled work is an optional
+    ``UnaryBatcher`` in ``self._unary`` (None: nothing is scheduled, every call runs at once)."""
+
+    _unary: UnaryBatcher | None
+
+    @property
+    def scheduled_methods(self) -> frozenset[str]:
+        return self._unary.methods if self._unary else frozenset()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._unary and self._unary.busy)
+
+    def submit(self, request_id: Hashable, method: str, request: Payload, reply: Reply) -> None:
+        if self._unary is None or method not in self._unary.methods:
+            raise ValueError(f"{method} is not scheduled by this servable")
+        self._unary.submit(request_id, method, request, reply)
+
+    def cancel(self, request_id: Hashable) -> bool:
+        return bool(self._unary and self._unary.cancel(request_id))
+
+    def step(self) -> None:
+        if self._unary is not None:
+            self._unary.step()
