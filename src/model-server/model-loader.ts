@@ -41,6 +41,8 @@ export interface LoadedModel {
   readonly streamingMethods: ReadonlySet<string>;
   /** What the load cost, when the servable records it. */
   readonly loadInfo?: ModelLoadInfo;
+  /** Resident memory of the process holding the model now, when it has a process of its own. */
+  residentBytes?(): number | undefined;
   call(method: string, request: unknown, options?: CallOptions): Promise<unknown>;
   stream(method: string, request: unknown, options?: CallOptions): AsyncIterable<unknown>;
   /** Drains in-flight requests and releases the model (its process ends). */

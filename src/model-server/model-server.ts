@@ -113,7 +113,12 @@ export async function startWorkerModelServer(input: ModelServerOptions): Promise
   );
   const chipTopology = parseChipTopology(options.platformTopology);
   const deviceCount = coresOf(chipTopology);
-  const platform = { chipType: parseChipType(options.platformChip), chipTopology, deviceCount };
+  const platform = {
+    chipType: parseChipType(options.platformChip),
+    chipTopology,
+    deviceCount,
+    platform: options.jaxPlatforms,
+  };
   const log = createLogger("model-server");
   const loader = new WorkerModelLoader({
     registry,

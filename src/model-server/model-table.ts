@@ -128,7 +128,10 @@ export class ModelTable {
     await this.load({ ...entry, modelKey: key, checkpointPath, acls });
   }
 
-  /** GetStatus's view of every known model; models whose load succeeded carry what it cost. */
+  /**
+   * GetStatus's view of every known model; models whose load succeeded carry what it cost and the
+   * resident memory of their worker now.
+   */
   statuses(includeFailureReasons: boolean, includeMethodStats: boolean): GetStatusResponse_ModelWithStatus[] {
     return [...this.entries].map(([modelKey, entry]) => ({
       modelKey,
@@ -138,6 +141,7 @@ export class ModelTable {
       ...(entry.loaded && entry.loadSeconds !== undefined
         ? { loadInfo: loadInfoMessage(entry.loadSeconds, entry.loaded.loadInfo) }
         : {}),
+      workerRssBytes: entry.loaded?.residentBytes?.() ?? 0,
     }));
   }
 

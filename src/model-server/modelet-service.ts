@@ -31,15 +31,21 @@ export function modeletService(table: ModelTable): ServiceBinding {
       await table.updateLoaded(req.modelKey, req.checkpointPath, req.acls?.items ?? {});
       return {};
     }),
-    getStatus: unary((req) => ({
-      // Loaded models always carry load_info (cheap; a sax-ts extension Saxml clients skip as unknown).
-      models: table.statuses(req.includeFailureReasons, req.includeMethodStats),
-      serverStatus: {
-        state: GetStatusResponse_ServerStatus_State.ACTIVE,
-        explanation: ACTIVE_EXPLANATION,
-        stats: { earlyRejectionErrorsPerSecond: 0 },
-      },
-    })),
+    getStatus: unary((req) => {
+      // Loaded models always carry load_info and worker_rss_bytes (cheap; sax-ts extensions Saxml
+      // clients skip as unknown fields).
+      const models = table.statuses(req.includeFailureReasons, req.includeMethodStats);
+      return {
+        models,
+        serverStatus: {
+          state: GetStatusResponse_ServerStatus_State.ACTIVE,
+          explanation: ACTIVE_EXPLANATION,
+          stats: { earlyRejectionErrorsPerSecond: 0 },
+          modelServerRssBytes: process.memoryUsage.rss(),
+          workersRssBytes: models.reduce((sum, model) => sum + model.workerRssBytes, 0),
+        },
+      };
+    }),
     export: unary(() => {
       throw new SaxError("UNIMPLEMENTED", "Exporting error: exporting to a TF SavedModel is not supported");
     }),

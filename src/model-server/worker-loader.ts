@@ -19,6 +19,7 @@ import {
   type MemoryReservation,
 } from "./memory-budget.js";
 import type { LoadedModel, LoadedModelEvent, LoadRequest, ModelLoader } from "./model-loader.js";
+import { residentBytes } from "./process-memory.js";
 
 /** The seed of every load under `--deterministic_rng`, as in Saxml. */
 export const DETERMINISTIC_SEED = 1234;
@@ -57,8 +58,11 @@ export class WorkerModelLoader implements ModelLoader {
   }
 
   async load(request: LoadRequest): Promise<LoadedModel> {
-    const { registry, deviceCount, log } = this.options;
-    const resolved = registry.resolve(request.modelPath, request.overrides, { deviceCount });
+    const { registry, deviceCount, jaxPlatforms, log } = this.options;
+    const resolved = registry.resolve(request.modelPath, request.overrides, {
+      deviceCount,
+      platform: jaxPlatforms,
+    });
     if (!workersCanBuild(resolved.config)) {
       throw new InvalidArgumentError(
         `${request.modelPath} is a ${servableKindOf(resolved.config)} servable, which this model server's workers ` +
@@ -113,6 +117,7 @@ export class WorkerModelLoader implements ModelLoader {
       methods: served?.methods ?? new Set(),
       streamingMethods: served?.streaming ?? new Set(),
       ...(worker.loadInfo === undefined ? {} : { loadInfo: worker.loadInfo }),
+      residentBytes: () => residentBytes(worker.pid),
       call: (method, body, options) =>
         worker.call(method, body as Record<string, unknown>, { signal: options?.signal }),
       stream: (method, body, options) =>

@@ -8,6 +8,17 @@
  */
 import { InvalidArgumentError, SaxError } from "../common/errors.js";
 import type { MeshShape, ServableConfig } from "./servable-config.js";
+import { PLATFORMS, type Platform } from "./vision-config.js";
+
+/** The platforms a servable runs on: vision and vLLM configs name theirs, LMs run on every one. */
+export function platformsOf(config: ServableConfig): readonly Platform[] {
+  return config.kind === "vision" || config.kind === "vllm" ? config.platforms : PLATFORMS;
+}
+
+/** Whether a model server of `platform` can run the servable (and so advertises it). */
+export function runsOn(config: ServableConfig, platform: Platform): boolean {
+  return platformsOf(config).includes(platform);
+}
 
 /** The first declared mesh shape whose product is `deviceCount`, if any (data-plane spec §1.6). */
 export function supportedMeshShape(
@@ -26,10 +37,18 @@ function buildFailure(config: ServableConfig): SaxError | undefined {
 }
 
 /**
- * Returns the mesh shape `config` loads with on `deviceCount` devices; throws SaxError INTERNAL for a
+ * Returns the mesh shape `config` loads with on `deviceCount` devices of `platform`; throws SaxError
+ * FAILED_PRECONDITION for a servable of other platforms (Detectron2 and vLLM need CUDA), INTERNAL for a
  * flash-decoding config and InvalidArgumentError "Unsupported mesh shape: …" when no shape fits.
  */
-export function checkLoadable(config: ServableConfig, deviceCount: number): MeshShape {
+export function checkLoadable(config: ServableConfig, deviceCount: number, platform?: Platform): MeshShape {
+  if (platform !== undefined && !runsOn(config, platform)) {
+    const needed = platformsOf(config).join(" or ");
+    throw new SaxError(
+      "FAILED_PRECONDITION",
+      `it runs only on ${needed} model servers (--jax_platforms=${needed}); this one runs on ${platform}`,
+    );
+  }
   const failure = buildFailure(config);
   if (failure) throw failure;
   const shape = supportedMeshShape(config.meshShapes, deviceCount);

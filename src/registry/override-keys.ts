@@ -61,6 +61,18 @@ const tokenizer = (name: string, kinds: readonly string[]) =>
   );
 const isLlama = (config: ServableConfig) => config.kind === "lm" && config.architecture.family === "llama";
 
+/** An attribute that lives in different places on different kinds: the first binding that finds it. */
+function firstOf(...bindings: readonly OverrideBinding[]): OverrideBinding {
+  const holder = (config: ServableConfig) => bindings.find((binding) => binding.read(config) !== undefined);
+  return {
+    number: bindings[0]?.number ?? "int",
+    read: (config) => holder(config)?.read(config),
+    write(draft, value) {
+      holder(draft as unknown as ServableConfig)?.write(draft, value);
+    },
+  };
+}
+
 /** ICI_MESH_SHAPE: one shape reads as that shape; a list of shapes as the list (both Python lists). */
 const ICI_MESH_SHAPE: OverrideBinding = {
   number: "int",
@@ -94,7 +106,9 @@ export const OVERRIDE_KEYS: ReadonlyMap<string, OverrideBinding> = new Map([
   ["MIN_DECODE_STEPS", serving("minDecodeSteps")],
   ["MAX_SEQ_LEN", serving("maxSeqLen")],
   ["NUM_SAMPLES", serving("numSamples")],
-  ["TOP_K", serving("topK")],
+  ["TOP_K", firstOf(serving("topK"), field(["topK"]))],
+  ["IMAGE_SIZE", field(["preprocessing", "imageSize"])],
+  ["SCORE_THRESHOLD", field(["architecture", "scoreThreshold"], "float")],
   ["TEMPERATURE", serving("temperature", "float")],
   ["SORT_SAMPLES", serving("sortSamples")],
   ["USE_BEAM_SEARCH", serving("useBeamSearch")],

@@ -8,8 +8,9 @@ import { ConfigError, InvalidArgumentError } from "../common/errors.js";
 import { parseConfig } from "../config/parse.js";
 import type { ModelServer_ChipTopology, ModelServer_ChipType } from "../gen/sax/admin.js";
 import { CATALOGUE, type CatalogueEntry } from "./catalogue/index.js";
-import { checkLoadable, supportedMeshShape } from "./load-check.js";
+import { checkLoadable, runsOn, supportedMeshShape } from "./load-check.js";
 import { estimateServableBytes } from "./memory-estimate.js";
+import type { Platform } from "./vision-config.js";
 import { applyOverrides } from "./overrides.js";
 import {
   methodsOf,
@@ -37,12 +38,16 @@ export interface ServingPlatform {
   readonly chipTopology: ModelServer_ChipTopology;
   /** Devices the worker's framework sees (JAX shows 1 on a plain CPU host). */
   readonly deviceCount: number;
+  /** What the workers run on (`--jax_platforms`). */
+  readonly platform: Platform;
 }
 
 /** Options of one resolution. */
 export interface ResolveOptions {
   /** When given, also checks the servable can load on this many devices and picks its mesh shape. */
   readonly deviceCount?: number;
+  /** When given (with `deviceCount`), also checks the servable runs on this platform. */
+  readonly platform?: Platform;
 }
 
 function compileFilter(source: string | undefined): RegExp | undefined {
@@ -111,15 +116,11 @@ export class ServableRegistry {
       throw new InvalidArgumentError(`Could not find servable model ${modelPath}`);
     }
     const { config, warnings } = applyOverrides(path, entry, overrides);
-    const meshShape = options.deviceCount === undefined ? null : checkLoadable(config, options.deviceCount);
-    return { path, config, methods: methodsOf(config.serving), meshShape, warnings };
+    const meshShape =
+      options.deviceCount === undefined ? null : checkLoadable(config, options.deviceCount, options.platform);
+    return { path, config, methods: methodsOf(config), meshShape, warnings };
   }
 
-  /**
-   * The servable paths a model server advertises in Join: each full name whose mesh can be built on
-   * `platform.deviceCount` devices, followed by its aliases. Like Saxml's JAX servables, only the device
-   * count decides; chip type and topology are for servables that check them.
-   */
   /**
    * Estimated bytes a model of this path (with these overrides) needs when loaded, or undefined if the
    * path or overrides do not resolve here.
@@ -132,12 +133,21 @@ export class ServableRegistry {
     }
   }
 
+  /**
+   * The servable paths a model server advertises in Join: each full name that runs on `platform.platform`
+   * and whose mesh can be built on `platform.deviceCount` devices, followed by its aliases. Like Saxml's
+   * servables, the device count decides for LMs (chip type and topology are for servables that check
+   * them); Detectron2 and vLLM classes are advertised on CUDA servers only, as Saxml's torch platform
+   * check does.
+   */
   servablePaths(platform: ServingPlatform): string[] {
     return this.fullNames()
       .filter((name) => {
         const config = this.table.get(name);
         return (
-          config !== undefined && supportedMeshShape(config.meshShapes, platform.deviceCount) !== undefined
+          config !== undefined &&
+          runsOn(config, platform.platform) &&
+          supportedMeshShape(config.meshShapes, platform.deviceCount) !== undefined
         );
       })
       .flatMap((name) => [name, ...this.aliasesOf(name)]);

@@ -7,20 +7,11 @@
 import { z } from "zod";
 import { architectureSchema, checkArchitecture } from "./architecture-config.js";
 import { checkServing, servingConfigSchema, type ServingConfig } from "./serving-config.js";
+import { meshShapesSchema, type MeshShape } from "./mesh-config.js";
 import { BYTE_TOKENIZER, tokenizerSchema } from "./tokenizer-config.js";
+import { visionServableConfigSchema, vllmServableConfigSchema, type VmMethodName } from "./vision-config.js";
 
-const positiveInt = z.number().int().positive();
-
-/** A device mesh shape (replica, data_mdl2, mdl). */
-export const meshShapeSchema = z.tuple([positiveInt, positiveInt, positiveInt]);
-
-/** A device mesh shape (replica, data_mdl2, mdl). */
-export type MeshShape = z.infer<typeof meshShapeSchema>;
-
-const meshShapesSchema = z
-  .array(meshShapeSchema)
-  .min(1)
-  .describe("mesh shapes tried in order; the first whose product is the device count wins (ICI_MESH_SHAPE)");
+export { meshShapeSchema, type MeshShape } from "./mesh-config.js";
 
 /** A language model run by a JAX or PyTorch worker. */
 export const lmServableConfigSchema = z.strictObject({
@@ -52,8 +43,14 @@ export const echoServableConfigSchema = z.strictObject({
 
 /** Every servable config, told apart by `kind`, with its cross-field rules. */
 export const servableConfigSchema = z
-  .discriminatedUnion("kind", [lmServableConfigSchema, echoServableConfigSchema])
+  .discriminatedUnion("kind", [
+    lmServableConfigSchema,
+    echoServableConfigSchema,
+    visionServableConfigSchema,
+    vllmServableConfigSchema,
+  ])
   .superRefine((config, ctx) => {
+    if (config.kind !== "lm" && config.kind !== "echo") return;
     checkServing(config.serving, ctx, ["serving"]);
     if (config.kind !== "lm") return;
     checkArchitecture(config.architecture, ctx, ["architecture"]);
@@ -107,11 +104,30 @@ export const LM_METHODS = {
 /** Name of an LM data method, e.g. `lm.generate`. */
 export type LmMethodName = (typeof LM_METHODS)[keyof typeof LM_METHODS];
 
+/** Name of a data method, LM or vision. */
+export type DataMethodName = LmMethodName | VmMethodName;
+
 /**
- * The methods a servable exposes, in Saxml's order (score, generate, generate_stream, embed, gradient),
+ * The data methods a servable exposes: an LM's by its serving template (`lmMethodsOf`), a vision
+ * model's as its config lists them, a vLLM model's lm.generate.
+ */
+export function methodsOf(config: ServableConfig): DataMethodName[] {
+  switch (config.kind) {
+    case "lm":
+    case "echo":
+      return lmMethodsOf(config.serving);
+    case "vision":
+      return [...config.methods];
+    case "vllm":
+      return [LM_METHODS.generate];
+  }
+}
+
+/**
+ * The methods an LM exposes, in Saxml's order (score, generate, generate_stream, embed, gradient),
  * by the template rules of data-plane spec §1.4.
  */
-export function methodsOf(serving: ServingConfig): LmMethodName[] {
+export function lmMethodsOf(serving: ServingConfig): LmMethodName[] {
   const embedNamed = serving.embed.modelMethodName !== null && serving.embed.outputEmbeddingName !== null;
   const candidates: [LmMethodName, boolean][] = [
     [LM_METHODS.score, serving.enableScore && !serving.generateOnly],
@@ -129,8 +145,8 @@ export interface ResolvedServable {
   readonly path: string;
   /** The validated config, overrides applied. */
   readonly config: ServableConfig;
-  /** Data methods the servable exposes (derived from `config.serving`). */
-  readonly methods: readonly LmMethodName[];
+  /** Data methods the servable exposes (`methodsOf`). */
+  readonly methods: readonly DataMethodName[];
   /** The mesh shape chosen for the device count the caller gave; null when none was given. */
   readonly meshShape: MeshShape | null;
   /** Overrides that were skipped, one sentence each (unknown attribute, invalid JSON). */

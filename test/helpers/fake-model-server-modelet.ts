@@ -156,6 +156,7 @@ export class FakeModelet {
       models: [...this.table].map(([modelKey, model]) => ({
         modelKey,
         modelStatus: model.status,
+        workerRssBytes: 0,
         failureReason:
           request.includeFailureReasons && model.status === ModelStatus.FAILED ? model.failureReason : "",
         methodStats:

@@ -120,12 +120,24 @@ export interface GetStatusResponse_ModelWithStatus {
   methodStats: GetStatusResponse_MethodStats[];
   /** sax-ts extension, Saxml clients ignore it. Set for loaded models. */
   loadInfo?: GetStatusResponse_LoadInfo | undefined;
+  /**
+   * sax-ts extension: resident memory of the worker process holding the model, read at this
+   * GetStatus (0 when unknown, e.g. not on Linux).
+   */
+  workerRssBytes: number;
 }
 
 export interface GetStatusResponse_ServerStatus {
   state?: GetStatusResponse_ServerStatus_State | undefined;
   explanation?: string | undefined;
   stats?: GetStatusResponse_ServerStatus_Stats | undefined;
+  /**
+   * sax-ts extension: resident memory of the model server process, and of all its worker
+   * processes together, read at this GetStatus. Unloading a model ends its worker, so
+   * workers_rss_bytes drops by what that worker held.
+   */
+  modelServerRssBytes?: number | undefined;
+  workersRssBytes?: number | undefined;
 }
 
 export enum GetStatusResponse_ServerStatus_State {
@@ -1297,7 +1309,14 @@ export const GetStatusResponse_LoadInfo: MessageFns<GetStatusResponse_LoadInfo> 
 };
 
 function createBaseGetStatusResponse_ModelWithStatus(): GetStatusResponse_ModelWithStatus {
-  return { modelKey: "", modelStatus: 0, failureReason: "", methodStats: [], loadInfo: undefined };
+  return {
+    modelKey: "",
+    modelStatus: 0,
+    failureReason: "",
+    methodStats: [],
+    loadInfo: undefined,
+    workerRssBytes: 0,
+  };
 }
 
 export const GetStatusResponse_ModelWithStatus: MessageFns<GetStatusResponse_ModelWithStatus> = {
@@ -1319,6 +1338,9 @@ export const GetStatusResponse_ModelWithStatus: MessageFns<GetStatusResponse_Mod
     }
     if (message.loadInfo !== undefined) {
       GetStatusResponse_LoadInfo.encode(message.loadInfo, writer.uint32(802).fork()).join();
+    }
+    if (message.workerRssBytes !== 0) {
+      writer.uint32(808).int64(message.workerRssBytes);
     }
     return writer;
   },
@@ -1376,6 +1398,14 @@ export const GetStatusResponse_ModelWithStatus: MessageFns<GetStatusResponse_Mod
             message.loadInfo = GetStatusResponse_LoadInfo.decode(reader, reader.uint32());
             continue;
           }
+          case 101: {
+            if (tag !== 808) {
+              break;
+            }
+
+            message.workerRssBytes = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1401,12 +1431,19 @@ export const GetStatusResponse_ModelWithStatus: MessageFns<GetStatusResponse_Mod
       object.loadInfo !== undefined && object.loadInfo !== null
         ? GetStatusResponse_LoadInfo.fromPartial(object.loadInfo)
         : undefined;
+    message.workerRssBytes = object.workerRssBytes ?? 0;
     return message;
   },
 };
 
 function createBaseGetStatusResponse_ServerStatus(): GetStatusResponse_ServerStatus {
-  return { state: undefined, explanation: undefined, stats: undefined };
+  return {
+    state: undefined,
+    explanation: undefined,
+    stats: undefined,
+    modelServerRssBytes: undefined,
+    workersRssBytes: undefined,
+  };
 }
 
 export const GetStatusResponse_ServerStatus: MessageFns<GetStatusResponse_ServerStatus> = {
@@ -1419,6 +1456,12 @@ export const GetStatusResponse_ServerStatus: MessageFns<GetStatusResponse_Server
     }
     if (message.stats !== undefined) {
       GetStatusResponse_ServerStatus_Stats.encode(message.stats, writer.uint32(26).fork()).join();
+    }
+    if (message.modelServerRssBytes !== undefined) {
+      writer.uint32(800).int64(message.modelServerRssBytes);
+    }
+    if (message.workersRssBytes !== undefined) {
+      writer.uint32(808).int64(message.workersRssBytes);
     }
     return writer;
   },
@@ -1460,6 +1503,22 @@ export const GetStatusResponse_ServerStatus: MessageFns<GetStatusResponse_Server
             message.stats = GetStatusResponse_ServerStatus_Stats.decode(reader, reader.uint32());
             continue;
           }
+          case 100: {
+            if (tag !== 800) {
+              break;
+            }
+
+            message.modelServerRssBytes = longToNumber(reader.int64());
+            continue;
+          }
+          case 101: {
+            if (tag !== 808) {
+              break;
+            }
+
+            message.workersRssBytes = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1483,6 +1542,8 @@ export const GetStatusResponse_ServerStatus: MessageFns<GetStatusResponse_Server
       object.stats !== undefined && object.stats !== null
         ? GetStatusResponse_ServerStatus_Stats.fromPartial(object.stats)
         : undefined;
+    message.modelServerRssBytes = object.modelServerRssBytes ?? undefined;
+    message.workersRssBytes = object.workersRssBytes ?? undefined;
     return message;
   },
 };

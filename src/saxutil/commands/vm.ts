@@ -12,7 +12,7 @@ import { DATA_FLAGS, dataOptions, modelOf, readInput } from "./data-call.js";
 import { joinFloats } from "./lm.js";
 import { modelIdArg } from "./models.js";
 
-const IMAGE_NOTE = "\tThe image may be a JPEG, PNG or GIF file; '-' reads it from stdin.\n";
+const IMAGE_NOTE = "\tThe image may be a JPEG, PNG or WebP file; '-' reads it from stdin.\n";
 
 /** The `vm.classify` command. */
 export const vmClassifyCommand = defineCommand({

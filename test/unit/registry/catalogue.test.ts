@@ -9,12 +9,19 @@ function llama(name: string) {
 }
 
 describe("catalogue", () => {
-  it("registers exactly lm_cloud.py's classes, in order, then sax-ts's own", () => {
+  it("registers lm_cloud.py's classes in order, the vision and torch classes, then sax-ts's own", () => {
     expect(registry.fullNames()).toEqual([
       ...LM_CLOUD_CLASSES.map(lmCloud),
+      "saxml.server.pax.vision.params.resnet.ImageNetResNet50",
+      "saxml.server.torch.classify.ResNetModel",
+      "saxml.server.torch.detect.Detectron2Model",
+      "saxml.server.torch.vllm_params.QWen1P5B",
+      "saxml.server.torch.vllm_params.Gemma4B",
       "saxts.lm.TinyLlama",
       "saxts.lm.TinyLlamaTorch",
       "saxts.test.Echo",
+      "saxts.vision.FasterRcnnMobileNet",
+      "saxts.vision.TinyDiffusion",
     ]);
   });
 

@@ -7,6 +7,7 @@ const cpu = (deviceCount: number) => ({
   chipType: ModelServer_ChipType.CHIP_TYPE_CPU,
   chipTopology: ModelServer_ChipTopology.CHIP_TOPOLOGY_1,
   deviceCount,
+  platform: "cpu" as const,
 });
 
 describe("ServableRegistry lookup", () => {
@@ -49,6 +50,8 @@ describe("ServableRegistry lookup", () => {
       "saxts.lm.TinyLlama",
       "saxts.lm.TinyLlamaTorch",
       "saxts.test.Echo",
+      "saxts.vision.FasterRcnnMobileNet",
+      "saxts.vision.TinyDiffusion",
     ]);
   });
 

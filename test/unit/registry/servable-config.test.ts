@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { methodsOf, servableConfigSchema, servingConfigSchema } from "../../../src/registry/index.js";
+import { lmMethodsOf, servableConfigSchema, servingConfigSchema } from "../../../src/registry/index.js";
 import { registry, resolveLmCloud } from "./registry-fixtures.js";
 
 const CODE_WORDS = new Set([
@@ -22,9 +22,9 @@ function fieldNames(schema: unknown): string[] {
 }
 
 const methods = (serving: z.input<typeof servingConfigSchema>) =>
-  methodsOf(servingConfigSchema.parse(serving));
+  lmMethodsOf(servingConfigSchema.parse(serving));
 
-describe("methodsOf", () => {
+describe("lmMethodsOf", () => {
   it("gives a GENERATE_ONLY LLaMA no lm.score", () => {
     expect(resolveLmCloud("LLaMA7BFP16").methods).toEqual(["lm.generate"]);
     expect(resolveLmCloud("LLaMA7B").methods).toEqual(["lm.generate", "lm.generate_stream"]);
