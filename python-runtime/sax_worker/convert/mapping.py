@@ -17,10 +17,11 @@ without ``lm.transformer.x_layers_i.``):
 | ff_layer.ffn_layer1_gate/ffn_layer1 [D, F] | w1 / w3 [F, D]            | rows           | ᵀ            |
 | ff_layer.ffn_layer2.linear.w [F, D]        | w2 [D, F]                 | columns        | ᵀ            |
 
-No RoPE permutation: Meta's interleaved pairs are the servable's. ``build`` preallocates the float16
-output and copies each part into its block chunk by chunk (torch's ``copy_`` casts and transposes on
-the way) and releasing the source pages it has copied, so a variable costs little more than its
-output: never a merged copy of the source, nor a whole part's pages.
+No RoPE permutation: Meta's interleaved pairs are the servable's. ``build`` preallocates the output
+(float16 for the converter, float32 for ``models.hf_checkpoint``) and copies each part into its block
+chunk by chunk (torch's ``copy_`` casts and transposes on the way) and releasing the source pages it has
+copied, so a variable costs little more than its output: never a merged copy of the source, nor a whole
+part's pages.
 (L-3: LLaMA-3 splits its embedding along the vocabulary.)
 """
 
@@ -31,6 +32,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import numpy.typing as npt
 import torch
 
 from sax_worker.convert.errors import ConvertError
@@ -42,6 +44,8 @@ from sax_worker.models.decoder_params import checkpoint_entries
 
 #: The stored dtype, as Saxml's converter writes it; the servable casts to its own on load.
 STORED_DTYPE = np.float16
+#: What the converter's shape mismatches tell its user to change.
+SIZE_REMEDY = "check --model-size (or a custom size's flags)"
 # Source bytes copied at a time (a cast or reordered chunk is materialised once).
 _CHUNK_BYTES = 4 << 20
 
@@ -122,16 +126,26 @@ def targets(cfg: DecoderConfig) -> list[Target]:
     ]
 
 
-def check(plan: Sequence[Target], source: Source) -> None:
-    """Checks every target's source tensors exist with fitting shapes, before anything is written."""
+def check(plan: Sequence[Target], source: Source, remedy: str = SIZE_REMEDY) -> None:
+    """Checks every target's source tensors exist with fitting shapes, before anything is written.
+
+    ``remedy`` ends a shape mismatch's message: what the caller's user should change (the converter's
+    ``--model-size``; the published class, for a servable reading the source directly).
+    """
     for target in plan:
         for recipe in target.recipes:
-            _layout(source, recipe, _wanted(target, recipe))
+            _layout(source, recipe, _wanted(target, recipe), remedy)
 
 
-def build(target: Target, source: Source) -> np.ndarray:
-    """``target``'s float16 array, merged from the source's parts."""
-    out = np.empty(target.shape, STORED_DTYPE)
+def build(target: Target, source: Source, dtype: npt.DTypeLike = STORED_DTYPE) -> np.ndarray:
+    """``target``'s array as ``dtype``, merged from the source's parts.
+
+    @default float16, what the converter stores; a servable reading the source directly passes float32 so
+    that serving keeps the source's precision and casts once to its own dtype. Either way a value the
+    output cannot hold (an overflow, or an inf or NaN already in the source) is refused here rather than
+    served as garbage.
+    """
+    out = np.empty(target.shape, dtype)
     blocks = list(out) if len(target.recipes) > 1 else [out]
     for block, recipe in zip(blocks, target.recipes, strict=True):
         dest = torch.from_numpy(block.reshape(_block_shape(target)))
@@ -141,9 +155,10 @@ def build(target: Target, source: Source) -> np.ndarray:
         for part in source.parts(recipe.tensor, count):
             offset += _copy(part, want, axis, offset)
     if not _all_finite(out):
+        kind = out.dtype.name
         raise ConvertError(
-            f"{target.name} has values float16 cannot hold (beyond ±65504, or NaN) in the source; "
-            "this checkpoint cannot be stored as float16"
+            f"{target.name} has values {kind} cannot hold (beyond ±{np.finfo(out.dtype).max:g}, or NaN) "
+            f"in the source; this checkpoint cannot be converted to {kind}"
         )
     return out
 
@@ -164,7 +179,9 @@ def _wanted(target: Target, recipe: Recipe) -> tuple[int, int]:
     return (cols, rows) if recipe.transpose else (rows, cols)
 
 
-def _layout(source: Source, recipe: Recipe, want: tuple[int, int]) -> tuple[int, int]:
+def _layout(
+    source: Source, recipe: Recipe, want: tuple[int, int], remedy: str = SIZE_REMEDY
+) -> tuple[int, int]:
     """(split axis, parts to read) of ``recipe.tensor``; ``ConvertError`` unless it merges to ``want``."""
     shapes = source.shard_shapes(recipe.tensor)
     vector = len(shapes[0]) == 1
@@ -185,7 +202,7 @@ def _layout(source: Source, recipe: Recipe, want: tuple[int, int]) -> tuple[int,
         shown, needed = ([merged[1]], [want[1]]) if vector else (list(merged), list(want))
         raise ConvertError(
             f"{recipe.tensor} in {source.description} has shape {shown}{merging}, but the model size "
-            f"needs {needed}; check --model-size (or a custom size's flags)"
+            f"needs {needed}; {remedy}"
         )
     return axis, len(flat)
 

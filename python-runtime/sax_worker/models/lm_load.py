@@ -4,7 +4,8 @@ The JAX builder (``lm_servable.build_lm_servable``) and the PyTorch one
 (``sax_worker.torch_models.build_torch_lm_servable``) accept the same config (only ``framework`` differs)
 and the same checkpoints, and draw the same seeded random weights: both parse with ``parse_lm_config``,
 split the load seed with ``seed_keys`` and read or draw the serving tree of ``decoder_params`` with
-``host_params``. Only placing that tree on devices is backend-specific.
+``host_params`` (from a Pax step directory or a Hugging Face LLaMA directory). Only placing that tree
+on devices is backend-specific.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import jax
 from sax_worker.models import checkpoint as checkpoints
 from sax_worker.models.decoder_config import DecoderConfig
 from sax_worker.models.decoder_params import Params, init_params
+from sax_worker.models.hf_checkpoint import is_hf_checkpoint, load_hf_params
 from sax_worker.models.lm_serving_config import LmServingConfig
 from sax_worker.models.tokenizers import Tokenizer, tokenizer_from_dict
 
@@ -92,10 +94,17 @@ def method_keys(methods_key: jax.Array, serving: LmServingConfig) -> jax.Array:
 
 
 def host_params(lm: LmConfig, checkpoint: str, init_key: jax.Array) -> tuple[Params, int]:
-    """The serving tree as host arrays (seeded random, or read from a committed step directory), and
-    the bytes read. ``checkpoint`` must then be a step directory (``…/checkpoint_00000000``, local or
-    ``gs://``); ``ValueError`` says what is wrong with it."""
+    """The serving tree as host arrays, and the bytes read.
+
+    In order: seeded random weights when ``lm.random_weights``; a Hugging Face LLaMA checkpoint when
+    ``checkpoint`` is a local directory with ``config.json`` and ``*.safetensors`` files
+    (``hf_checkpoint``); otherwise a committed Pax step directory (``…/checkpoint_00000000``, local or
+    ``gs://``), which is also where a ``gs://`` HF directory, or a local one without safetensors files,
+    ends up and fails as an invalid step directory. ``ValueError`` says what is wrong with the checkpoint.
+    """
     if lm.random_weights:
         return init_params(lm.cfg, init_key), 0
+    if is_hf_checkpoint(checkpoint):
+        return load_hf_params(lm.cfg, checkpoint)
     params, stats = checkpoints.load_params(lm.cfg, checkpoint)
     return params, stats.bytes
