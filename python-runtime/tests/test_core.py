@@ -9,6 +9,7 @@ import pytest
 from sax_worker.core import WorkerCore
 from sax_worker.errors import FatalError
 from sax_worker.protocol import Call, Cancel, Chunk, End, ErrorReply, Load, Message, Result, encode
+from sax_worker.servables.registry import BUILDERS
 from sax_worker.testing.echo import EchoServable
 
 
@@ -94,7 +95,7 @@ def test_load_of_an_unknown_kind_is_invalid_argument():
     assert reply == ErrorReply(
         1,
         "INVALID_ARGUMENT",
-        "unknown servable kind 'nope'; this worker builds: echo, lm/llama, lm/llama@torch, lm/lm_cloud",
+        f"unknown servable kind 'nope'; this worker builds: {', '.join(sorted(BUILDERS))}",
     )
 
 
