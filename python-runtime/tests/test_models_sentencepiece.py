@@ -214,6 +214,16 @@ def test_the_bundled_model_has_1000_pieces_with_sos_0_and_eos_1():
     assert bundled.decode(bundled.encode("Return the value, é€.", 64)) == "Return the value, é€."
 
 
+def test_the_bundled_bench_model_has_32000_pieces_with_llama_s_special_ids():
+    config = {"type": "sentencepiece", "path": "bundled:bench_32k.model", "sosId": 1, "eosId": 2}
+    bench = SentencePieceTokenizer.from_dict(config)
+    assert (bench.min_vocab_size, bench.sos_id, bench.eos_id) == (32000, 1, 2)
+    assert [bench.id_to_piece(i) for i in range(3)] == ["<unk>", "<s>", "</s>"]
+    assert (
+        bench.decode(bench.encode("def value(self): return 42 # é€", 64)) == "def value(self): return 42 # é€"
+    )
+
+
 @pytest.mark.parametrize("name", ["../x", "../../etc/passwd", "/etc/passwd", "sub/x.model", ".hidden", ""])
 def test_bundled_names_cannot_leave_the_assets_folder(name):
     with pytest.raises(ValueError, match="must name a plain file in sax_worker/assets"):

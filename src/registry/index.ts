@@ -56,6 +56,7 @@ export {
   type ServingConfigInput,
 } from "./serving-config.js";
 export {
+  BUNDLED_BENCH_SPM_MODEL,
   BUNDLED_TEST_SPM_MODEL,
   BYTE_TOKENIZER,
   bytesTokenizerSchema,

@@ -21,6 +21,13 @@ export const BYTE_TOKENIZER = { sosId: 256, eosId: 257, padId: 258, vocabSize: 2
  */
 export const BUNDLED_TEST_SPM_MODEL = "bundled:sax_test_1000.model";
 
+/**
+ * The 32000-piece BPE vocabulary of the peer benchmark's model (UNK 0, SOS 1, EOS 2, byte fallback, as
+ * LLaMA's), trained on the Python standard library's sources by
+ * `python-runtime/scripts/train-test-tokenizer --vocabulary bench`.
+ */
+export const BUNDLED_BENCH_SPM_MODEL = "bundled:bench_32k.model";
+
 /** SentencePiece (SPM_MODEL, SOS_ID, EOS_ID). */
 export const sentencePieceTokenizerSchema = z.strictObject({
   type: z.literal("sentencepiece"),

@@ -4,7 +4,7 @@
  * the serving path. All build on a single device.
  */
 import type { ServingConfigInput } from "../serving-config.js";
-import { BYTE_TOKENIZER } from "../tokenizer-config.js";
+import { BUNDLED_BENCH_SPM_MODEL, BYTE_TOKENIZER } from "../tokenizer-config.js";
 import { entriesOf, type CatalogueEntry, type LlamaConfigInput } from "./define.js";
 
 /** Greedy by default, every method on (lm.gradient included), and the LLaMA extra inputs declared so clients can send them. */
@@ -66,9 +66,30 @@ const TinyLlama: LlamaConfigInput = {
  */
 const TinyLlamaTorch: LlamaConfigInput = { ...TinyLlama, framework: "torch", serving: SMALL_SERVING };
 
-/** sax-ts's own entries: `saxts.lm.TinyLlama`, `saxts.lm.TinyLlamaTorch` and `saxts.test.Echo`. */
+/**
+ * The peer benchmark's model (`npm run bench -- --peers`): a 45M-parameter LLaMA (L4 D512 F1376, 8 heads
+ * of 64, no GQA) in float32 over a 32000-piece SentencePiece vocabulary shipped with the worker, so that
+ * llama.cpp and Hugging Face load exactly the weights and vocabulary the cell serves. Continuous batching
+ * over 32 slots, as the benchmark's highest concurrency needs.
+ */
+const BenchLlama45M: LlamaConfigInput = {
+  ...TinyLlama,
+  architecture: {
+    ...TinyLlama.architecture,
+    numLayers: 4,
+    modelDims: 512,
+    hiddenDims: 1376,
+    numHeads: 8,
+    numKvHeads: 8,
+    dimsPerHead: 64,
+    vocabSize: 32000,
+  },
+  tokenizer: { type: "sentencepiece", path: BUNDLED_BENCH_SPM_MODEL, sosId: 1, eosId: 2 },
+};
+
+/** sax-ts's own entries: the `saxts.lm` LLaMAs and `saxts.test.Echo`. */
 export const SAXTS_ENTRIES: CatalogueEntry[] = [
-  ...entriesOf("saxts.lm", { TinyLlama, TinyLlamaTorch }),
+  ...entriesOf("saxts.lm", { TinyLlama, TinyLlamaTorch, BenchLlama45M }),
   ...entriesOf("saxts.test", {
     // The echo servable answers the four LM methods of servables/base.py, not lm.gradient.
     Echo: { kind: "echo", meshShapes: [[1, 1, 1]], serving: { ...SMALL_SERVING, enableGradient: false } },

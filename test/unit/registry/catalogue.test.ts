@@ -19,6 +19,7 @@ describe("catalogue", () => {
       "saxml.server.torch.vllm_params.Gemma4B",
       "saxts.lm.TinyLlama",
       "saxts.lm.TinyLlamaTorch",
+      "saxts.lm.BenchLlama45M",
       "saxts.test.Echo",
       "saxts.vision.FasterRcnnMobileNet",
       "saxts.vision.TinyDiffusion",
@@ -150,5 +151,26 @@ describe("catalogue", () => {
     expect(lmConfig("LLaMA70BFP16TPUv5e32").testMode).toBe(true);
     expect(lmConfig("LLaMA70BFP16TPUv5e16").testMode).toBe(false);
     expect(lmConfig("LLaMA70BInt8H100x8Fake").testMode).toBe(true);
+  });
+});
+
+describe("saxts.lm.BenchLlama45M", () => {
+  it("is the peer benchmark's 45M LLaMA over the bundled 32k vocabulary", () => {
+    const { config } = registry.resolve("saxts.lm.BenchLlama45M");
+    expect(config).toMatchObject({
+      architecture: {
+        numLayers: 4,
+        modelDims: 512,
+        hiddenDims: 1376,
+        numHeads: 8,
+        numKvHeads: 8,
+        dimsPerHead: 64,
+        vocabSize: 32000,
+        dtype: "float32",
+      },
+      tokenizer: { type: "sentencepiece", path: "bundled:bench_32k.model", sosId: 1, eosId: 2 },
+      randomWeightsWhenNoCheckpoint: true,
+      serving: { numCacheSlots: 32 },
+    });
   });
 });

@@ -49,6 +49,7 @@ describe("ServableRegistry lookup", () => {
     expect(filtered.fullNames()).toEqual([
       "saxts.lm.TinyLlama",
       "saxts.lm.TinyLlamaTorch",
+      "saxts.lm.BenchLlama45M",
       "saxts.test.Echo",
       "saxts.vision.FasterRcnnMobileNet",
       "saxts.vision.TinyDiffusion",
