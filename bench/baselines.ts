@@ -5,6 +5,8 @@
  * run (script missing, crash, unreadable output) becomes `{ error }`, never a missing entry.
  */
 import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { z } from "zod";
@@ -46,12 +48,37 @@ export interface BaselineRunOptions {
   readonly maxNewTokens: number;
   /** Timed seconds per baseline (`--duration-s`); the script's default when absent. */
   readonly durationS?: number;
+  /** Prompts per generate call of the HF baseline (`--batch`, a static batch). @default 1 */
+  readonly batch?: number;
   /** Kill the script after this long. */
   readonly timeoutMs: number;
   /** Python module to run. @default "sax_worker.bench_baselines" */
   readonly module?: string;
   /** Extra environment (tests point PYTHONPATH at a stand-in module). */
   readonly env?: Readonly<Record<string, string>>;
+}
+
+/** The files the Python bench scripts read: the resolved config and the prompt list. */
+export interface BenchFiles {
+  readonly configPath: string;
+  readonly promptsPath: string;
+}
+
+/** Writes `config` and `prompts` to a temp folder for `use`, and removes the folder afterwards. */
+export async function withBenchFiles<T>(
+  config: unknown,
+  prompts: readonly string[],
+  use: (files: BenchFiles) => Promise<T>,
+): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), "sax-bench-"));
+  try {
+    const files = { configPath: join(dir, "config.json"), promptsPath: join(dir, "prompts.json") };
+    await writeFile(files.configPath, JSON.stringify(config));
+    await writeFile(files.promptsPath, JSON.stringify(prompts));
+    return await use(files);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 const DEFAULT_MODULE = "sax_worker.bench_baselines";
@@ -110,6 +137,7 @@ export async function runBaseline(name: BaselineName, options: BaselineRunOption
     ...["--prompts", options.promptsPath, "--max-new-tokens", String(options.maxNewTokens)],
     ...["--mode", BASELINE_MODES[name]],
     ...(options.durationS === undefined ? [] : ["--duration-s", String(options.durationS)]),
+    ...(options.batch === undefined ? [] : ["--batch", String(options.batch)]),
   ];
   const result = await execa(join(PYTHON_RUNTIME_DIR, ".venv/bin/python"), args, {
     cwd: PYTHON_RUNTIME_DIR,

@@ -1,6 +1,6 @@
 /**
- * A hand-written SVG line chart of throughput against concurrency: the cell's measured points on a
- * log2 concurrency axis, and each baseline as a dashed horizontal line. Pure string output, so the
+ * A hand-written SVG line chart of throughput against concurrency: each measured series (the cell's, a
+ * peer server's) on a log2 concurrency axis, and each baseline as a dashed horizontal line. Pure string output, so the
  * same inputs always give the same bytes.
  */
 
@@ -16,12 +16,18 @@ export interface ReferenceLine {
   readonly value: number | null;
 }
 
+/** One measured line. */
+export interface ChartSeries {
+  readonly label: string;
+  readonly points: readonly ChartPoint[];
+}
+
 /** What the chart shows. */
 export interface ThroughputChart {
   readonly title: string;
   readonly subtitle?: string;
-  readonly seriesLabel: string;
-  readonly points: readonly ChartPoint[];
+  /** The first is drawn last, on top. */
+  readonly series: readonly ChartSeries[];
   readonly references: readonly ReferenceLine[];
   /** @default "concurrent streams" */
   readonly xLabel?: string;
@@ -32,7 +38,8 @@ export interface ThroughputChart {
 const WIDTH = 760;
 const HEIGHT = 420;
 const PLOT = { left: 70, right: 540, top: 60, bottom: 360 } as const;
-const SERIES_COLOR = "#1f77b4";
+const SERIES_COLORS = ["#1f77b4", "#ff7f0e", "#17becf"] as const;
+const seriesColor = (i: number) => SERIES_COLORS[i % SERIES_COLORS.length] ?? "#1f77b4";
 const REFERENCE_COLORS = ["#d62728", "#2ca02c", "#9467bd", "#8c564b"] as const;
 
 /** The smallest 1, 2 or 5 × 10^k that is ≥ `x` (x > 0). */
@@ -68,10 +75,11 @@ function text(x: number, y: number, content: string, attrs = ""): string {
 
 /** The chart as a standalone SVG document. */
 export function throughputSvg(chart: ThroughputChart): string {
-  const xs = chart.points.map((p) => Math.log2(Math.max(1, p.x)));
+  const points = chart.series.flatMap((series) => series.points);
+  const xs = points.map((p) => Math.log2(Math.max(1, p.x)));
   const xMin = Math.min(0, ...xs);
   const xMax = Math.max(xMin + 1, ...xs);
-  const values = [...chart.points.map((p) => p.y), ...chart.references.map((r) => r.value ?? 0)];
+  const values = [...points.map((p) => p.y), ...chart.references.map((r) => r.value ?? 0)];
   const ticks = yTicks(Math.max(0, ...values));
   const yMax = ticks[ticks.length - 1] ?? 1;
   const sx = (x: number) =>
@@ -91,8 +99,8 @@ export function throughputSvg(chart: ThroughputChart): string {
       text(PLOT.left - 8, y + 4, fmt(tick), 'text-anchor="end"'),
     );
   }
-  for (const point of chart.points) {
-    out.push(text(sx(point.x), PLOT.bottom + 18, fmt(point.x), 'text-anchor="middle"'));
+  for (const x of new Set(points.map((point) => point.x))) {
+    out.push(text(sx(x), PLOT.bottom + 18, fmt(x), 'text-anchor="middle"'));
   }
   out.push(
     `<line x1="${PLOT.left}" y1="${PLOT.bottom}" x2="${PLOT.right}" y2="${PLOT.bottom}" stroke="#333"/>`,
@@ -113,13 +121,15 @@ export function throughputSvg(chart: ThroughputChart): string {
       `<line x1="${PLOT.left}" y1="${y}" x2="${PLOT.right}" y2="${y}" stroke="${color}" stroke-width="2" stroke-dasharray="6 4"/>`,
     );
   });
-  if (chart.points.length > 0) {
-    const path = chart.points.map((p) => `${px(sx(p.x))},${px(sy(p.y))}`).join(" ");
-    out.push(`<polyline points="${path}" fill="none" stroke="${SERIES_COLOR}" stroke-width="2.5"/>`);
-    for (const p of chart.points) {
-      out.push(`<circle cx="${px(sx(p.x))}" cy="${px(sy(p.y))}" r="4" fill="${SERIES_COLOR}"/>`);
+  [...chart.series.entries()].reverse().forEach(([i, series]) => {
+    if (series.points.length === 0) return;
+    const color = seriesColor(i);
+    const path = series.points.map((p) => `${px(sx(p.x))},${px(sy(p.y))}`).join(" ");
+    out.push(`<polyline points="${path}" fill="none" stroke="${color}" stroke-width="2.5"/>`);
+    for (const p of series.points) {
+      out.push(`<circle cx="${px(sx(p.x))}" cy="${px(sy(p.y))}" r="4" fill="${color}"/>`);
     }
-  }
+  });
   out.push(...legend(chart));
   out.push("</svg>");
   return `${out.join("\n")}\n`;
@@ -127,12 +137,15 @@ export function throughputSvg(chart: ThroughputChart): string {
 
 function legend(chart: ThroughputChart): string[] {
   const x = PLOT.right + 20;
-  const lines = [
-    `<line x1="${x}" y1="${PLOT.top + 6}" x2="${x + 24}" y2="${PLOT.top + 6}" stroke="${SERIES_COLOR}" stroke-width="2.5"/>`,
-    text(x + 30, PLOT.top + 10, chart.seriesLabel),
-  ];
+  const lines = chart.series.flatMap((series, i) => {
+    const y = PLOT.top + 6 + i * 22;
+    return [
+      `<line x1="${x}" y1="${y}" x2="${x + 24}" y2="${y}" stroke="${seriesColor(i)}" stroke-width="2.5"/>`,
+      text(x + 30, y + 4, series.label),
+    ];
+  });
   chart.references.forEach((reference, i) => {
-    const y = PLOT.top + 30 + i * 22;
+    const y = PLOT.top + 30 + (chart.series.length - 1 + i) * 22;
     const color = REFERENCE_COLORS[i % REFERENCE_COLORS.length] ?? "#888";
     const value = reference.value === null ? "unavailable" : fmt(Number(reference.value.toPrecision(4)));
     lines.push(

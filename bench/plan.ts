@@ -32,6 +32,14 @@ export function promptFor(prompts: readonly string[], seq: number): string {
 /** The model class the benchmark drives unless `--model` says otherwise. */
 export const DEFAULT_MODEL = "saxts.lm.TinyLlama";
 
+/** The model of a `--peers` run unless `--model` says otherwise: the one llama.cpp gets as GGUF. */
+export const PEERS_MODEL = "saxts.lm.BenchLlama45M";
+
+/** The class a run drives: `--model`, else the peers' model or the default. */
+export function modelOf(flags: BenchFlags): string {
+  return flags.model ?? (flags.peers === true ? PEERS_MODEL : DEFAULT_MODEL);
+}
+
 /** The weights' seed: the model server's `--deterministic_rng` seed, passed to the baselines too. */
 export const SEED = 1234;
 
@@ -42,13 +50,16 @@ export interface BenchFlags {
   readonly maxNewTokens?: string;
   /** Comma-separated concurrency levels replacing the mode's. */
   readonly levels?: string;
+  /** Also measure llama.cpp, HF static batches and the bandwidth limit (bench/peers.ts). */
+  readonly peers?: boolean;
 }
 
-/** What the plan needs to know of the model: its decode-step limit, and whether it streams. */
+/** What the plan needs to know of the model: its decode-step limit, whether it streams, its vocabulary. */
 export interface BenchModelFacts {
   /** MAX_DECODE_STEPS: one limit, or one per bucket (Saxml's list form). */
   readonly maxDecodeSteps: number | readonly number[];
   readonly streams: boolean;
+  readonly vocabSize: number;
 }
 
 /** A fully resolved run. */
@@ -124,9 +135,12 @@ export function resolveBenchPlan(flags: BenchFlags, model: BenchModelFacts): Res
     overrides.MAX_DECODE_STEPS = listed ? `[${maxNewTokens}]` : String(maxNewTokens);
   }
   if (!model.streams) overrides.ENABLE_GENERATE_STREAM = "true";
+  // Peers decode exactly maxNewTokens tokens (llama.cpp's ignore_eos), so the cell must not stop at
+  // EOS either: its only stop id becomes one the model cannot emit.
+  if (flags.peers === true) overrides.STOP_TOKEN_IDS = `[${model.vocabSize}]`;
   return {
     mode,
-    classPath: flags.model ?? DEFAULT_MODEL,
+    classPath: modelOf(flags),
     maxNewTokens,
     overrides,
     levels: flags.levels === undefined ? settings.levels : parseLevels(flags.levels),

@@ -1,6 +1,7 @@
 /** The benchmark's result document (bench/results/latest.json) and its plain-text tables for stdout. */
 import { isBaselineReport, type BaselineName, type BaselineResult } from "./baselines.js";
 import type { ControlPlaneResult, Latencies } from "./control-plane.js";
+import { isPeerError, type PeersResult } from "./peers.js";
 import type { EchoRow, ServingRow } from "./rows.js";
 import type { TargetCheck } from "./targets.js";
 
@@ -40,6 +41,8 @@ export interface BenchResult {
   readonly echo: EchoRow | { readonly error: string };
   readonly targets: Readonly<Record<string, TargetCheck>>;
   readonly control_plane: ControlPlaneResult | { readonly error: string };
+  /** With `--peers`: llama.cpp, HF static batches and the bandwidth limit, on the same weights. */
+  readonly peers?: PeersResult;
   readonly notes: readonly string[];
   readonly wall_s: number;
 }
@@ -138,6 +141,30 @@ function controlPlaneTable(controlPlane: BenchResult["control_plane"]): string {
   );
 }
 
+function peersSection(peers: PeersResult): string {
+  const llama = isPeerError(peers.llama_server)
+    ? `llama-server: ${peers.llama_server.error}`
+    : `llama-server (${peers.llama_server.binary})\n${servingTable(peers.llama_server.rows)}`;
+  const hf = isPeerError(peers.hf_static_batch)
+    ? `HF static batch: ${peers.hf_static_batch.error}`
+    : formatTable(
+        ["HF static batch", "tokens/s", "requests", "tokens", "elapsed s"],
+        peers.hf_static_batch.rows.map((r) => [
+          r.concurrency,
+          r.tokens_per_s,
+          r.requests,
+          r.tokens,
+          r.elapsed_s,
+        ]),
+      );
+  const bw = peers.bandwidth;
+  const bandwidth = isPeerError(bw)
+    ? `bandwidth limit: ${bw.error}`
+    : `bandwidth limit: ${bw.limit_tokens_per_s} tokens/s at batch 1 (${bw.read_gb_per_s} GB/s read, ` +
+      `${(bw.bytes_per_step / 2 ** 20).toFixed(1)} MiB of weights a step)`;
+  return [llama, hf, bandwidth].join("\n\n");
+}
+
 /** The whole result as text for stdout. */
 export function renderReport(result: BenchResult): string {
   const { model, machine } = result;
@@ -148,6 +175,7 @@ export function renderReport(result: BenchResult): string {
       `${model.prompts} prompts, seed ${model.seed}, load ${model.load_s ?? "-"} s`,
     result.serving_error ? `serving: ${result.serving_error}` : servingTable(result.rows),
     baselineTable(result.baselines),
+    ...(result.peers ? [peersSection(result.peers)] : []),
     echoLine(result.echo),
     targetTable(result.targets),
     controlPlaneTable(result.control_plane),

@@ -4,28 +4,44 @@
  *   1. the control-plane numbers (admin RPCs on an in-process admin, bench/control-plane.ts);
  *   2. the baselines on the same weights: the JAX model in-process one request at a time, and Hugging
  *      Face transformers generate on CPU (bench/baselines.ts, a Python script);
- *   3. a local cell of real processes (bench/cell.ts) serving the model and the echo servable, driven by
+ *   3. with --peers, llama.cpp's llama-server, HF static batches and the bandwidth limit on the same
+ *      weights (bench/peers.ts);
+ *   4. a local cell of real processes (bench/cell.ts) serving the model and the echo servable, driven by
  *      the Node client in closed loops at each concurrency (bench/levels.ts);
- *   4. the targets of issue 6 (bench/targets.ts).
+ *   5. the targets of issues 6 and 11 (bench/targets.ts).
  *
  * It prints tables, and writes bench/results/latest.json and bench/results/throughput.svg (for a
  * `--model` other than the default, latest-<class name>.json and throughput-<class name>.svg).
  *
- *   npm run bench [-- --quick] [--model <class path>] [--max-new-tokens <n>] [--levels 1,4]
+ *   npm run bench [-- --quick] [--peers] [--model <class path>] [--max-new-tokens <n>] [--levels 1,4]
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { cpus, tmpdir, totalmem } from "node:os";
-import { join } from "node:path";
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, totalmem } from "node:os";
 import { Command } from "commander";
 import { ServableRegistry, type LmServableConfig } from "../src/registry/index.js";
-import { isBaselineReport, runBaselines, type BaselineName, type BaselineResult } from "./baselines.js";
+import {
+  isBaselineReport,
+  runBaselines,
+  withBenchFiles,
+  type BaselineName,
+  type BaselineResult,
+} from "./baselines.js";
 import { throughputSvg } from "./chart.js";
 import { runControlPlaneBench } from "./control-plane.js";
 import { MAX_STEPS_INPUT, runServingBench, type Say } from "./levels.js";
-import { DEFAULT_MODEL, resolveBenchPlan, SEED, type BenchFlags, type ResolvedBenchPlan } from "./plan.js";
+import { isPeerError, runPeers, type PeersResult } from "./peers.js";
+import {
+  DEFAULT_MODEL,
+  modelOf,
+  PEERS_MODEL,
+  resolveBenchPlan,
+  SEED,
+  type BenchFlags,
+  type ResolvedBenchPlan,
+} from "./plan.js";
 import { renderReport, type BenchResult, type MachineInfo } from "./report.js";
 import { round } from "./stats.js";
-import { evaluateTargets } from "./targets.js";
+import { evaluatePeerTargets, evaluateTargets } from "./targets.js";
 
 const RESULTS = new URL("results/", import.meta.url);
 const EXIT_FAILURE = 1;
@@ -53,31 +69,23 @@ function lmConfigOf(classPath: string, overrides: Readonly<Record<string, string
   return resolved.config;
 }
 
-/** Runs the baselines on `config` (written to a temp folder) and the plan's prompts. */
-async function baselinesFor(
+/** Runs the baselines on `config` and the plan's prompts. */
+function baselinesFor(
   config: LmServableConfig,
   plan: ResolvedBenchPlan,
 ): Promise<Record<BaselineName, BaselineResult>> {
-  const dir = await mkdtemp(join(tmpdir(), "sax-bench-baselines-"));
-  try {
-    const configPath = join(dir, "config.json");
-    const promptsPath = join(dir, "prompts.json");
-    await writeFile(configPath, JSON.stringify(config));
-    await writeFile(promptsPath, JSON.stringify(plan.prompts));
-    return await runBaselines(
+  return withBenchFiles(config, plan.prompts, (files) =>
+    runBaselines(
       {
-        configPath,
-        promptsPath,
+        ...files,
         seed: SEED,
         maxNewTokens: plan.maxNewTokens,
         durationS: plan.baselineDurationS,
         timeoutMs: plan.baselineTimeoutMs,
       },
       say,
-    );
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+    ),
+  );
 }
 
 function notesOf(plan: ResolvedBenchPlan, config: LmServableConfig): string[] {
@@ -101,18 +109,27 @@ async function main(): Promise<number> {
   const flags = new Command("bench")
     .description("Benchmark a local Sax cell against in-process and Hugging Face baselines.")
     .option("--quick", "reduced run (levels 1, 8, 32; a few seconds each): under 5 minutes on 2 cores")
-    .option("--model <classPath>", "registered LM class path to serve", DEFAULT_MODEL)
+    .option(
+      "--model <classPath>",
+      `registered LM class path to serve (default: ${DEFAULT_MODEL}, or ${PEERS_MODEL} with --peers)`,
+    )
     .option("--max-new-tokens <n>", "decode steps per request (default: the model's maximum)")
     .option("--levels <list>", "concurrency levels, comma-separated (default: the mode's)")
+    .option(
+      "--peers",
+      "also measure llama.cpp's llama-server, HF static batches and the bandwidth limit on the same weights " +
+        "(default model saxts.lm.BenchLlama45M; builds llama-server on the first run)",
+    )
     .parse()
     .opts<BenchFlags>();
   let config: LmServableConfig;
   let plan: ResolvedBenchPlan;
   try {
-    const { serving } = lmConfigOf(flags.model ?? DEFAULT_MODEL);
+    const { serving, architecture } = lmConfigOf(modelOf(flags));
     plan = resolveBenchPlan(flags, {
       maxDecodeSteps: serving.maxDecodeSteps,
       streams: serving.enableGenerateStream,
+      vocabSize: architecture.vocabSize,
     });
     config = lmConfigOf(plan.classPath, plan.overrides);
   } catch (err) {
@@ -123,6 +140,7 @@ async function main(): Promise<number> {
   say("control plane…");
   const controlPlane = await runControlPlaneBench().catch((err: unknown) => ({ error: messageOf(err) }));
   const baselines = await baselinesFor(config, plan);
+  const peers = flags.peers === true ? await runPeers(plan, config, say) : undefined;
   const serving = await runServingBench(plan, config, say);
   const result: BenchResult = {
     date: new Date().toISOString(),
@@ -142,14 +160,26 @@ async function main(): Promise<number> {
     ...(serving.error ? { serving_error: serving.error } : {}),
     baselines,
     echo: serving.echo,
-    targets: evaluateTargets({ rows: serving.rows, baselines, echo: serving.echo }),
+    targets: {
+      ...evaluateTargets({ rows: serving.rows, baselines, echo: serving.echo }),
+      ...(peers ? peerTargets(serving.rows, peers) : {}),
+    },
     control_plane: controlPlane,
+    ...(peers ? { peers } : {}),
     notes: notesOf(plan, config),
     wall_s: round((performance.now() - wallStart) / 1000, 1),
   };
   await writeResults(result);
   process.stdout.write(renderReport(result));
   return serving.error ? EXIT_FAILURE : 0;
+}
+
+function peerTargets(rows: BenchResult["rows"], peers: PeersResult) {
+  return evaluatePeerTargets({
+    rows,
+    llamaServerRows: isPeerError(peers.llama_server) ? peers.llama_server : peers.llama_server.rows,
+    limitTokensPerS: isPeerError(peers.bandwidth) ? peers.bandwidth : peers.bandwidth.limit_tokens_per_s,
+  });
 }
 
 /** Result file names: the default model's are the well-known ones, another model's carry its name. */
@@ -166,8 +196,23 @@ async function writeResults(result: BenchResult): Promise<void> {
   const svg = throughputSvg({
     title: `Throughput of ${result.model.class_path} through a local sax-ts cell`,
     subtitle: `${result.machine.cores} cores, ${result.model.max_new_tokens} new tokens, ${result.mode} run, ${result.date.slice(0, 10)}`,
-    seriesLabel: "sax-ts cell (tokens/s)",
-    points: result.rows.map((row) => ({ x: row.concurrency, y: row.tokens_per_s })),
+    series: [
+      {
+        label: "sax-ts cell (tokens/s)",
+        points: result.rows.map((row) => ({ x: row.concurrency, y: row.tokens_per_s })),
+      },
+      ...(result.peers && !isPeerError(result.peers.llama_server)
+        ? [
+            {
+              label: "llama.cpp llama-server",
+              points: result.peers.llama_server.rows.map((row) => ({
+                x: row.concurrency,
+                y: row.tokens_per_s,
+              })),
+            },
+          ]
+        : []),
+    ],
     references: [
       { label: "in-process JAX", value: reference(result.baselines.inprocess_jax) },
       { label: "HF transformers", value: reference(result.baselines.hf_transformers) },

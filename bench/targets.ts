@@ -85,6 +85,57 @@ function perTokenLatency(row: ServingRow | undefined, baseline: BaselineResult):
   return check(description, "<=", TARGETS.tpotRatio, row.tpot_ms.p50 / ms, note);
 }
 
+/** Issue 11's thresholds against the peers measured in the same run. */
+export const PEER_TARGETS = {
+  /** Tokens/s at 1 stream over llama-server's at 1, at least. */
+  llamaServerC1Ratio: 1,
+  /** Tokens/s at 32 streams over llama-server's at 32, at least. */
+  llamaServerC32Ratio: 1.2,
+  /** Tokens/s at 1 stream over the memory-bandwidth limit, at least. */
+  bandwidthFraction: 0.7,
+} as const;
+
+/** What the peer targets are checked against. */
+export interface PeerTargetInputs {
+  readonly rows: readonly ServingRow[];
+  readonly llamaServerRows: readonly ServingRow[] | { readonly error: string };
+  readonly limitTokensPerS: number | { readonly error: string };
+}
+
+function againstLlamaServer(inputs: PeerTargetInputs, concurrency: number, target: number): TargetCheck {
+  const description = `tokens/s at ${concurrency} stream(s) ÷ llama-server's`;
+  const ours = inputs.rows.find((row) => row.concurrency === concurrency);
+  if (!ours) return check(description, ">=", target, null, `no cell row at concurrency ${concurrency}`);
+  if ("error" in inputs.llamaServerRows)
+    return check(description, ">=", target, null, `llama-server: ${inputs.llamaServerRows.error}`);
+  const theirs = inputs.llamaServerRows.find((row) => row.concurrency === concurrency);
+  if (!theirs || theirs.tokens_per_s <= 0)
+    return check(description, ">=", target, null, `no llama-server row at concurrency ${concurrency}`);
+  const note = `${ours.tokens_per_s} vs ${theirs.tokens_per_s} tokens/s`;
+  return check(description, ">=", target, ours.tokens_per_s / theirs.tokens_per_s, note);
+}
+
+/** Issue 11's targets, by key. */
+export function evaluatePeerTargets(inputs: PeerTargetInputs): Record<string, TargetCheck> {
+  const single = inputs.rows.find((row) => row.concurrency === 1);
+  const limit = inputs.limitTokensPerS;
+  const bandwidthDescription = "tokens/s at 1 stream ÷ the memory-bandwidth limit";
+  return {
+    c1_vs_llama_server: againstLlamaServer(inputs, 1, PEER_TARGETS.llamaServerC1Ratio),
+    c32_vs_llama_server: againstLlamaServer(inputs, TARGET_CONCURRENCY, PEER_TARGETS.llamaServerC32Ratio),
+    c1_vs_bandwidth_limit:
+      typeof limit !== "number"
+        ? check(bandwidthDescription, ">=", PEER_TARGETS.bandwidthFraction, null, `bandwidth: ${limit.error}`)
+        : check(
+            bandwidthDescription,
+            ">=",
+            PEER_TARGETS.bandwidthFraction,
+            single ? single.tokens_per_s / limit : null,
+            single ? `${single.tokens_per_s} vs ${limit} tokens/s` : "no cell row at concurrency 1",
+          ),
+  };
+}
+
 /** Every target of issue 6, by key. */
 export function evaluateTargets(inputs: TargetInputs): Record<string, TargetCheck> {
   const at = (concurrency: number) => inputs.rows.find((row) => row.concurrency === concurrency);

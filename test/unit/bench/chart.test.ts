@@ -3,11 +3,15 @@ import { escapeXml, niceCeil, throughputSvg, yTicks, type ThroughputChart } from
 
 const CHART: ThroughputChart = {
   title: "Throughput <TinyLlama>",
-  seriesLabel: "cell",
-  points: [
-    { x: 1, y: 100 },
-    { x: 8, y: 400 },
-    { x: 32, y: 900 },
+  series: [
+    {
+      label: "cell",
+      points: [
+        { x: 1, y: 100 },
+        { x: 8, y: 400 },
+        { x: 32, y: 900 },
+      ],
+    },
   ],
   references: [
     { label: "in-process JAX", value: 250 },
@@ -53,8 +57,26 @@ describe("throughputSvg", () => {
 
   it("is deterministic and still renders with no points", () => {
     expect(throughputSvg(CHART)).toBe(throughputSvg(CHART));
-    const empty = throughputSvg({ ...CHART, points: [], references: [] });
+    const empty = throughputSvg({ ...CHART, series: [{ label: "cell", points: [] }], references: [] });
     expect(empty).not.toContain("<polyline");
     expect(empty).toContain("</svg>");
+  });
+
+  it("draws a line per series, each in its own colour, with the x ticks of all of them once", () => {
+    const peer = {
+      label: "llama-server",
+      points: [
+        { x: 1, y: 150 },
+        { x: 64, y: 600 },
+      ],
+    };
+    const svg = throughputSvg({ ...CHART, series: [...CHART.series, peer] });
+    const strokes = [...svg.matchAll(/<polyline points="[^"]+" fill="none" stroke="([^"]+)"/g)].map(
+      (m) => m[1],
+    );
+    expect(new Set(strokes).size).toBe(2);
+    expect(svg.match(/<circle /g)).toHaveLength(5);
+    expect(svg).toContain(">llama-server</text>");
+    expect(svg.match(/text-anchor="middle">1<\/text>/g)).toHaveLength(1);
   });
 });

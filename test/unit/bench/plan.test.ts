@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_MODEL, PROMPTS, promptFor, resolveBenchPlan } from "../../../bench/plan.js";
+import { DEFAULT_MODEL, PEERS_MODEL, PROMPTS, promptFor, resolveBenchPlan } from "../../../bench/plan.js";
 
 describe("prompts", () => {
   it("are 16 to 24 bytes each and cycle by request number", () => {
@@ -12,7 +12,7 @@ describe("prompts", () => {
   });
 });
 
-const TINY = { maxDecodeSteps: 32, streams: true };
+const TINY = { maxDecodeSteps: 32, streams: true, vocabSize: 259 };
 
 describe("resolveBenchPlan", () => {
   it("runs levels 1, 8 and 32 in quick mode, 1 to 64 otherwise, at the model's decode limit", () => {
@@ -37,15 +37,29 @@ describe("resolveBenchPlan", () => {
   });
 
   it("keeps Saxml's list form of MAX_DECODE_STEPS and turns streaming on for a class without it", () => {
-    const plan = resolveBenchPlan({ maxNewTokens: "4" }, { maxDecodeSteps: [128, 512], streams: false });
+    const plan = resolveBenchPlan(
+      { maxNewTokens: "4" },
+      { maxDecodeSteps: [128, 512], streams: false, vocabSize: 1000 },
+    );
     expect(plan.maxNewTokens).toBe(4);
     expect(plan.overrides).toEqual({ MAX_DECODE_STEPS: "[4]", ENABLE_GENERATE_STREAM: "true" });
-    expect(resolveBenchPlan({}, { maxDecodeSteps: [128, 512], streams: true }).maxNewTokens).toBe(512);
+    expect(
+      resolveBenchPlan({}, { maxDecodeSteps: [128, 512], streams: true, vocabSize: 1000 }).maxNewTokens,
+    ).toBe(512);
   });
 
   it("takes --levels as distinct ascending positive integers", () => {
     expect(resolveBenchPlan({ levels: "4, 1,4" }, TINY).levels).toEqual([1, 4]);
     expect(() => resolveBenchPlan({ levels: "1,0" }, TINY)).toThrow("--levels must be positive integers");
     expect(() => resolveBenchPlan({ levels: "" }, TINY)).toThrow("--levels");
+  });
+
+  it("runs --peers on the peers' model with EOS ignored, so every system decodes the same tokens", () => {
+    const plan = resolveBenchPlan({ peers: true, quick: true }, TINY);
+    expect(plan.classPath).toBe(PEERS_MODEL);
+    expect(plan.overrides).toEqual({ STOP_TOKEN_IDS: "[259]" });
+    expect(resolveBenchPlan({ peers: true, model: "saxts.lm.TinyLlama" }, TINY).classPath).toBe(
+      "saxts.lm.TinyLlama",
+    );
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { BaselineResult } from "../../../bench/baselines.js";
 import type { EchoRow, ServingRow } from "../../../bench/rows.js";
-import { evaluateTargets } from "../../../bench/targets.js";
+import { evaluatePeerTargets, evaluateTargets } from "../../../bench/targets.js";
 
 function row(concurrency: number, tokensPerS: number, tpotP50: number | null): ServingRow {
   return {
@@ -76,5 +76,30 @@ describe("evaluateTargets", () => {
     });
     expect(targets.throughput_vs_inprocess_jax?.note).toBe("in-process JAX: script missing");
     expect(targets.tpot_c1_vs_inprocess_step?.note).toBe("in-process: script missing");
+  });
+});
+
+describe("evaluatePeerTargets", () => {
+  it("compares the cell with llama-server at 1 and 32 streams and with the bandwidth limit", () => {
+    const targets = evaluatePeerTargets({
+      rows: [row(1, 120, 8), row(32, 700, 40)],
+      llamaServerRows: [row(1, 150, 6), row(32, 560, 50)],
+      limitTokensPerS: 150,
+    });
+    expect(targets.c1_vs_llama_server).toMatchObject({ measured: 0.8, target: 1, met: false });
+    expect(targets.c32_vs_llama_server).toMatchObject({ measured: 1.25, target: 1.2, met: true });
+    expect(targets.c1_vs_bandwidth_limit).toMatchObject({ measured: 0.8, target: 0.7, met: true });
+  });
+
+  it("reports a peer that did not run as unmet, with its reason", () => {
+    const targets = evaluatePeerTargets({
+      rows: [row(1, 120, 8)],
+      llamaServerRows: { error: "scripts/build-llama-server failed (exit 3): no cmake" },
+      limitTokensPerS: { error: "bench_bandwidth ran out of time" },
+    });
+    expect(targets.c1_vs_llama_server).toMatchObject({ measured: null, met: false });
+    expect(targets.c1_vs_llama_server?.note).toContain("no cmake");
+    expect(targets.c32_vs_llama_server?.note).toContain("no cell row at concurrency 32");
+    expect(targets.c1_vs_bandwidth_limit?.note).toBe("bandwidth: bench_bandwidth ran out of time");
   });
 });
