@@ -26,6 +26,9 @@ export class ScopeEndedError extends Error {
 /** Why a scope ended before its call did. */
 type EndReason = "deadline" | "caller" | "closed";
 
+/** How far before the scope's deadline a gRPC deadline error still counts as that deadline (timer skew). */
+const DEADLINE_SLACK_MS = 5;
+
 /** Deadline and cancellation of one call; {@link CallScope.close} it when the call is over. */
 export class CallScope {
   /** Aborts when the deadline passes, the caller aborts, or the client closes. */
@@ -119,6 +122,19 @@ export class CallScope {
   /** Ends the scope early because the next retry could not start before the deadline. */
   expire(): void {
     this.end("deadline");
+  }
+
+  /**
+   * Whether `err` is this scope's own deadline reported by gRPC (whose timer for the same instant may
+   * fire before the scope's): then the scope ends as past its deadline, so the call fails with the
+   * scope's DEADLINE_EXCEEDED message rather than gRPC's.
+   */
+  endedByDeadline(err: SaxError): boolean {
+    const remaining = this.remainingMs();
+    if (err.code !== "DEADLINE_EXCEEDED" || remaining === undefined || remaining > DEADLINE_SLACK_MS)
+      return false;
+    this.end("deadline");
+    return true;
   }
 
   /** Ends the scope as if the client had closed. */

@@ -104,7 +104,7 @@ export async function withRetry<T>(
     } catch (thrown) {
       if (thrown instanceof ScopeEndedError) throw scope.failure(last);
       const err = toSaxError(thrown, "UNKNOWN");
-      if (scope.signal.aborted) throw scope.failure(err);
+      if (scope.signal.aborted || scope.endedByDeadline(err)) throw scope.failure(err);
       if (!shouldRetry(err)) throw err;
       last = err;
     }

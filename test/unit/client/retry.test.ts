@@ -124,6 +124,25 @@ describe("withRetry", () => {
     await expect(retrying(hang, { timeoutMs: 50 })).rejects.toMatchObject({ code: "DEADLINE_EXCEEDED" });
   });
 
+  it("reports gRPC's own deadline error at the scope's deadline as the scope's DEADLINE_EXCEEDED", async () => {
+    // gRPC's timer for the same deadline may fire before the scope's: the call must fail the same way.
+    const grpcDeadline = () =>
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new SaxError("DEADLINE_EXCEEDED", "Deadline exceeded after 0.049s")), 49),
+      );
+    const err = await rejection(retrying(grpcDeadline, { timeoutMs: 50 }));
+    expect(err.code).toBe("DEADLINE_EXCEEDED");
+    expect(err.message).toMatch(
+      /^test call did not complete within timeoutMs=50; last error: Deadline exceeded/,
+    );
+  });
+
+  it("returns a server's DEADLINE_EXCEEDED well before the deadline as it is", async () => {
+    const serverDeadline = () => Promise.reject(new SaxError("DEADLINE_EXCEEDED", "inner call timed out"));
+    const err = await rejection(retrying(serverDeadline, { timeoutMs: 5_000 }));
+    expect(err.message).toBe("inner call timed out");
+  });
+
   it("stops with CANCELLED when the caller aborts between attempts", async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);
