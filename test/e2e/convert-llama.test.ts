@@ -39,7 +39,7 @@ describe("convert_llama_ckpt", () => {
   let dir: string;
   let cell: ProcessCell;
   let expected: Answer[];
-  const saxutil = (...argv: string[]) => saxutilBin(argv, { saxRoot: cell.saxRoot, timeoutMs: 120_000 });
+  const saxutil = (...argv: string[]) => saxutilBin(argv, { saxRoot: cell.saxRoot, timeoutMs: 240_000 });
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "sax-convert-"));
@@ -74,7 +74,7 @@ describe("convert_llama_ckpt", () => {
     );
 
     const published = await Promise.all(
-      models.map(({ id, step }) => saxutil("--sax_timeout=110s", "publish", "-wait", id, CLASS, step, "1")),
+      models.map(({ id, step }) => saxutil("--sax_timeout=230s", "publish", "-wait", id, CLASS, step, "1")),
     );
     for (const result of published) expect(result.status, result.stderr).toBe(0);
 
@@ -87,5 +87,5 @@ describe("convert_llama_ckpt", () => {
         expect(best?.score).toBeCloseTo(expected[i]?.score ?? NaN, 3);
       }
     }
-  }, 300_000);
+  }, 480_000);
 });

@@ -79,5 +79,5 @@ describe("saxutil against a local cell", () => {
     expect(gone.stderr).toMatch(
       /^saxutil: cannot list model \/sax\/test\/tiny: .*; 'saxutil ls \/sax\/test' lists/,
     );
-  }, 60_000);
+  }, 180_000);
 });

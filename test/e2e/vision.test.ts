@@ -61,19 +61,14 @@ describe("vision models through a cell", () => {
     cell = await startProcessCell(dir, { modelServerArgs: ["--deterministic_rng"] });
     sax = new Sax({ saxRoot: cell.saxRoot });
     const admin = sax.admin("/sax/test");
+    // One at a time: four workers importing torch and JAX at once would starve the other test files
+    // running beside this one on two cores.
     for (const [name, { path, overrides }] of Object.entries(MODELS)) {
-      await admin.publish({
-        modelId: `/sax/test/${name}`,
-        modelPath: path,
-        checkpointPath: "None",
-        numReplicas: 1,
-        overrides,
-      });
+      const modelId = `/sax/test/${name}`;
+      await admin.publish({ modelId, modelPath: path, checkpointPath: "None", numReplicas: 1, overrides });
+      await admin.waitForReady(modelId, 1, { timeoutMs: 240_000 });
     }
-    await Promise.all(
-      Object.keys(MODELS).map((name) => admin.waitForReady(`/sax/test/${name}`, 1, { timeoutMs: 240_000 })),
-    );
-  }, 300_000);
+  }, 600_000);
   afterAll(async () => {
     await sax?.close();
     await cell?.stop();
