@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "src/gen/", "python-runtime/", "node_modules/", "bin/", "coverage/"] },
+  { ignores: ["dist/", "src/gen/", "python-runtime/", "node_modules/", "bin/", "coverage/", ".tools/"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
