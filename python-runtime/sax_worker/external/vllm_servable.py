@@ -18,12 +18,11 @@ import torch
 
 from sax_worker.errors import WorkerError
 from sax_worker.servables.base import Payload
-from sax_worker.vision.config import NO_CHECKPOINT, check_keys
+from sax_worker.vision.config import NO_CHECKPOINT, camel_fields
 from sax_worker.vision.servable import reject_extra_inputs, string_field
 
-_CONFIG_KEYS: Final = frozenset(
-    {"kind", "defaultModel", "temperature", "topP", "topK", "maxTokens", "serving", "meshShapes", "platforms"}
-)
+#: Keys of the registry's config that the model server, not this servable, acts on.
+_SERVER_KEYS: Final = frozenset({"kind", "serving", "meshShapes", "platforms"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,19 +38,12 @@ class VllmConfig:
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> VllmConfig:
         """Parses the registry's camelCase config; ``ValueError`` for unknown keys or bad values."""
-        check_keys(raw, _CONFIG_KEYS, "vllm servable config")
         model = raw.get("defaultModel")
         if not isinstance(model, str) or not model:
             raise ValueError(
                 f"vllm servable config: 'defaultModel' must be a non-empty string, got {model!r}"
             )
-        config = cls(
-            default_model=model,
-            temperature=float(raw.get("temperature", cls.temperature)),
-            top_p=float(raw.get("topP", cls.top_p)),
-            top_k=int(raw.get("topK", cls.top_k)),
-            max_tokens=int(raw.get("maxTokens", cls.max_tokens)),
-        )
+        config = camel_fields(cls, raw, "vllm servable config", also=_SERVER_KEYS)
         if config.temperature < 0 or not 0 < config.top_p <= 1 or config.top_k == 0 or config.top_k < -1:
             raise ValueError(f"vllm servable config: sampling knobs out of range: {dict(raw)}")
         if config.max_tokens < 1:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 #: The checkpoint value that means "no checkpoint" (spec §5.1).
 NO_CHECKPOINT: Final = "None"
@@ -56,6 +56,40 @@ def check_keys(raw: Mapping[str, Any], known: frozenset[str], what: str) -> None
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ValueError(f"{what}: unknown keys {unknown}; expected {sorted(known)}")
+
+
+Fields = TypeVar("Fields")
+
+
+def camel_fields(cls: type[Fields], raw: Mapping[str, Any], what: str, *, also: frozenset[str]) -> Fields:
+    """The dataclass ``cls`` read from ``raw``'s camelCase keys (``maxTextBytes`` -> ``max_text_bytes``).
+
+    A field with a default takes ``raw``'s value converted to the default's type (absent: the default);
+    one without is passed as given, for the caller to check. Keys that are neither a field's nor in
+    ``also`` (keys the caller reads elsewhere) fail as ``check_keys`` says, and so does a value the type
+    refuses.
+    """
+    fields = {_camel(field.name): field for field in dataclasses.fields(cls)}
+    check_keys(raw, frozenset(fields) | also, what)
+    values: dict[str, Any] = {}
+    for key, field in fields.items():
+        if key not in raw:
+            continue
+        value = raw[key]
+        if field.default is not dataclasses.MISSING:
+            try:
+                value = type(field.default)(value)
+            except (TypeError, ValueError) as err:
+                raise ValueError(
+                    f"{what}: {key!r} must be a {type(field.default).__name__}, got {value!r}"
+                ) from err
+        values[field.name] = value
+    return cls(**values)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
 
 
 @dataclasses.dataclass(frozen=True)

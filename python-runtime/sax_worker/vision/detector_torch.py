@@ -25,7 +25,7 @@ from torchvision.ops.misc import FrozenBatchNorm2d
 from sax_worker.servables.base import Payload
 from sax_worker.torch_models.weights import torch_device
 from sax_worker.vision.coco import COCO_91, box_payload
-from sax_worker.vision.config import NO_CHECKPOINT, VisionConfig, check_keys
+from sax_worker.vision.config import NO_CHECKPOINT, VisionConfig, camel_fields
 from sax_worker.vision.images import decode_rgb
 from sax_worker.vision.servable import VisionServable, bytes_field, per_request
 from sax_worker.vision.state_dict import load_module_state
@@ -37,10 +37,6 @@ _BUILDERS: Final = {
 }
 
 _METHODS: Final = frozenset({"vm.detect"})
-
-_ARCHITECTURE_KEYS: Final = frozenset(
-    {"family", "backbone", "numClasses", "minSize", "maxSize", "scoreThreshold", "detectionsPerImage"}
-)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,15 +52,7 @@ class DetectorArchitecture:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> DetectorArchitecture:
-        check_keys(raw, _ARCHITECTURE_KEYS, "faster_rcnn architecture")
-        arch = cls(
-            backbone=str(raw.get("backbone", cls.backbone)),
-            num_classes=int(raw.get("numClasses", cls.num_classes)),
-            min_size=int(raw.get("minSize", cls.min_size)),
-            max_size=int(raw.get("maxSize", cls.max_size)),
-            score_threshold=float(raw.get("scoreThreshold", cls.score_threshold)),
-            detections_per_image=int(raw.get("detectionsPerImage", cls.detections_per_image)),
-        )
+        arch = camel_fields(cls, raw, "faster_rcnn architecture", also=frozenset({"family"}))
         if arch.backbone not in _BUILDERS:
             raise ValueError(f"faster_rcnn backbone must be one of {sorted(_BUILDERS)}: {arch.backbone!r}")
         if arch.num_classes != len(COCO_91):

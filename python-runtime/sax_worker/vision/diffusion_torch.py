@@ -38,7 +38,7 @@ from torch import nn
 
 from sax_worker.servables.base import Payload
 from sax_worker.torch_models.weights import torch_device
-from sax_worker.vision.config import NO_CHECKPOINT, VisionConfig, check_keys
+from sax_worker.vision.config import NO_CHECKPOINT, VisionConfig, camel_fields
 from sax_worker.vision.images import encode_png
 from sax_worker.vision.servable import VisionServable, per_request, string_field
 from sax_worker.vision.state_dict import load_module_state
@@ -48,9 +48,6 @@ TRAIN_STEPS: Final = 1000
 
 _START: Final = 256  # token id before every prompt's bytes
 _PAD: Final = 257  # token id after a prompt's bytes, up to the longest prompt of a batch
-_ARCHITECTURE_KEYS: Final = frozenset(
-    {"family", "imageSize", "baseChannels", "textDims", "maxTextBytes", "steps", "numSamples"}
-)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,15 +63,7 @@ class DiffusionArchitecture:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> DiffusionArchitecture:
-        check_keys(raw, _ARCHITECTURE_KEYS, "tiny_diffusion architecture")
-        arch = cls(
-            image_size=int(raw.get("imageSize", cls.image_size)),
-            base_channels=int(raw.get("baseChannels", cls.base_channels)),
-            text_dims=int(raw.get("textDims", cls.text_dims)),
-            max_text_bytes=int(raw.get("maxTextBytes", cls.max_text_bytes)),
-            steps=int(raw.get("steps", cls.steps)),
-            num_samples=int(raw.get("numSamples", cls.num_samples)),
-        )
+        arch = camel_fields(cls, raw, "tiny_diffusion architecture", also=frozenset({"family"}))
         sizes = (arch.base_channels, arch.text_dims, arch.max_text_bytes, arch.num_samples)
         if arch.image_size < 2 or arch.image_size % 2 or min(sizes) < 1 or not 1 <= arch.steps <= TRAIN_STEPS:
             raise ValueError(
