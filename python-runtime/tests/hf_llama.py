@@ -22,7 +22,7 @@ from sax_worker.models.decoder_params import Params, assemble
 
 
 def params_from_arrays(cfg: DecoderConfig, arrays: Mapping[str, np.ndarray]) -> Params:
-    """The inverse of ``hf_interop.checkpoint_arrays``: the serving tree our model reads, on the device."""
+    """The inverse of ``hf_interop.checkpoint_arrays``: the serving tree (layers stacked), on the device."""
     return jax.device_put(assemble(cfg, lambda name, shape: arrays[name]))
 
 

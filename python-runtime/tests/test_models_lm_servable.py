@@ -55,8 +55,9 @@ def with_eos_logit(params, bias):
     """
     params = jax.tree_util.tree_map(np.array, params)
     params["embedding"][:, 0] = 30.0
-    params["layers"]["post"][:, 0] = 0.0  # [L, D, N, H]: nothing writes residual dim 0
-    params["layers"]["down"][:, :, 0] = 0.0  # [L, F, D]
+    for layer in params["layers"]:  # nothing writes residual dim 0
+        layer["post"][0] = 0.0  # [D, N, H]
+        layer["down"][:, 0] = 0.0  # [F, D]
     params["softmax"][0, :] = 0.0
     params["softmax"][0, EOS] = bias
     return jax.device_put(params)

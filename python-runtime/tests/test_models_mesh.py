@@ -40,7 +40,7 @@ import jax
 from sax_worker.models.lm_servable import build_lm_servable
 config = json.loads(sys.argv[1])
 servable = build_lm_servable(config, "None", 5)
-layers = servable.params["layers"]
+layers = servable.params["layers"][0]
 print(json.dumps({
     "devices": jax.device_count(),
     "up": list(layers["up"].sharding.spec),
@@ -67,9 +67,9 @@ def test_weights_split_over_the_model_axis_only_where_it_divides():
     mesh = SimpleNamespace(shape={"replica": 1, "data": 1, "mdl": 4})  # only the axis sizes are read
     specs = {var.path: partition_spec(CFG, var, mesh) for var in variables(CFG)}
 
-    assert tuple(specs[("layers", "q")]) == (None, None, "mdl", None)  # [L, D, N=4, H]
-    assert tuple(specs[("layers", "k")]) == (None, None, None, None)  # K=2 does not split 4 ways
-    assert tuple(specs[("layers", "down")]) == (None, "mdl", None)  # [L, F, D]
+    assert tuple(specs[("layers", "q")]) == (None, "mdl", None)  # each layer's [D, N=4, H]
+    assert tuple(specs[("layers", "k")]) == (None, None, None)  # K=2 does not split 4 ways
+    assert tuple(specs[("layers", "down")]) == ("mdl", None)  # [F, D]
     assert tuple(specs[("softmax",)]) == (None, None)  # V=259 does not split
     assert tuple(specs[("final_norm", "scale")]) == (None,)
 
@@ -99,8 +99,8 @@ def test_a_model_sharded_over_four_devices_answers_like_one_device():
     got = json.loads(child.stdout)
 
     assert got["devices"] == 4
-    assert got["up"] == [None, None, "mdl"]  # [L, D, F]
-    assert got["k"] == [None, None, None, None]
+    assert got["up"] == [None, "mdl"]  # layer 0's [D, F]
+    assert got["k"] == [None, None, None]
     assert got["down_devices"] == 4
     assert got["generate"]["texts"][0]["text"] == expected["generate"]["texts"][0]["text"]
     assert got["generate"]["texts"][0]["score"] == pytest.approx(

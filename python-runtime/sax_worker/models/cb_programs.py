@@ -54,8 +54,8 @@ class StepOutput(NamedTuple):
 class PrefillOutput(NamedTuple):
     token: jax.Array  # [1] int32: the first generated token
     log_prob: jax.Array  # [1] float32
-    keys: jax.Array  # [L, 1, P, K, H]
-    values: jax.Array  # [L, 1, P, K, H]
+    keys: decoder.LayerKv  # L of [1, P, K, H]
+    values: decoder.LayerKv  # L of [1, P, K, H]
 
 
 def empty_state(cfg: DecoderConfig, slots: int, length: int, key: jax.Array) -> SlotState:
@@ -103,11 +103,7 @@ def prefill(
 ) -> PrefillOutput:
     """ids [1, P] right-padded, length [1] (SOS included), knobs [1] -> first token and prompt KV."""
     trace_counts["cb_prefill"] += 1
-    ids, length = jnp.asarray(ids), jnp.asarray(length)
-    positions = jnp.broadcast_to(jnp.arange(ids.shape[1]), ids.shape)
-    valid = positions < length[:, None]
-    logits, _, keys, values = decoder.forward_kv(params, cfg, ids, positions, valid)
-    last = jnp.take_along_axis(logits, (length - 1)[:, None, None], axis=1)[:, 0]  # [1, V]
+    last, keys, values = decoder.prefill(params, cfg, jnp.asarray(ids), jnp.asarray(length))  # [1, V]
     token = _sample(s, last, key, jnp.asarray(temperature), jnp.asarray(top_k), jnp.asarray(top_p))
     return PrefillOutput(token, decoder.token_log_probs(last, token), keys, values)
 
@@ -157,7 +153,7 @@ def step(
     trace_counts["cb_step"] += 1
     head = _rows(state, rows)
     live = head.live
-    logits, cache = decoder.decode_step(params, cfg, head.cache, head.next_token, live)
+    logits, cache = decoder.decode_step(params, cfg, state.cache, head.next_token, live)
     key = jax.random.fold_in(state.key, state.step)
     token = _sample(s, logits, key, head.temperature, head.top_k, head.top_p)
     log_prob = decoder.token_log_probs(logits, token)
@@ -165,20 +161,17 @@ def step(
     stopped = jnp.isin(token, jnp.asarray(s.stop_ids, jnp.int32))
     done = live & (stopped | (generated >= head.max_steps))
     head = head._replace(
-        cache=cache,
         next_token=jnp.where(live, token, head.next_token),
         generated=generated,
         live=live & ~done,
     )
-    new_state = _with_rows(state, head)._replace(step=state.step + 1)
+    new_state = _with_rows(state, head)._replace(cache=cache, step=state.step + 1)
     return new_state, StepOutput(token, log_prob, done)
 
 
 def _rows(state: SlotState, rows: int) -> SlotState:
-    """The first ``rows`` slots of every per-slot field (the step counter and key unchanged)."""
-    cache = state.cache
+    """The first ``rows`` slots of every per-slot field but the cache (``decode_step`` takes it whole)."""
     return state._replace(
-        cache=decoder.KvCache(cache.k[:, :rows], cache.v[:, :rows], cache.lengths[:rows]),
         next_token=state.next_token[:rows],
         generated=state.generated[:rows],
         live=state.live[:rows],
@@ -190,14 +183,12 @@ def _rows(state: SlotState, rows: int) -> SlotState:
 
 
 def _with_rows(state: SlotState, head: SlotState) -> SlotState:
-    """``state`` with its first slots replaced by ``head``'s, in place when ``state`` is donated."""
+    """``state`` with its first slots' per-slot fields (all but the cache) replaced by ``head``'s."""
 
     def put(full: jax.Array, part: jax.Array) -> jax.Array:  # part is a leading block of full
         return jax.lax.dynamic_update_slice(full, part.astype(full.dtype), (0,) * full.ndim)
 
-    cache, part = state.cache, head.cache
     return state._replace(
-        cache=decoder.KvCache(put(cache.k, part.k), put(cache.v, part.v), put(cache.lengths, part.lengths)),
         next_token=put(state.next_token, head.next_token),
         generated=put(state.generated, head.generated),
         live=put(state.live, head.live),

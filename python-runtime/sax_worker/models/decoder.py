@@ -1,16 +1,17 @@
-"""A decoder-only transformer in plain JAX: pure functions over the serving tree of ``decoder_params``.
+"""A decoder-only transformer in plain JAX: pure functions over the device tree of ``decoder_params``.
 
-Two entry points cover every LM method:
+Three entry points cover every LM method:
 
-- ``forward_kv`` runs whole sequences (prompt prefill, score, embed, gradient) and returns each layer's
-  keys (post-RoPE) and values, ready to be ``insert``-ed into a KV cache;
+- ``forward`` runs whole sequences (score, embed, gradient); ``prefill`` runs prompts and returns each
+  layer's keys (post-RoPE) and values, ready to be ``insert``-ed into a KV cache;
 - ``decode_step`` runs one new token per cache slot against a ``KvCache`` of independent slots: each slot
   has its own length, so requests may join and leave between steps (continuous batching).
 
-Layers run under one ``lax.scan`` over the stacked weights. Numerics follow the reference: weights and
-activations in ``cfg.dtype``; norm statistics, RoPE, attention softmax and log-probs in float32 (the
-reference keeps norm statistics in bf16; the spec accepts the small difference). Family differences
-(norms, positions, caps, FFN) are read from ``DecoderConfig``'s feature properties.
+Layers run one after another, each over its own weights and its own KV-cache arrays. Numerics follow
+the reference: weights and activations in ``cfg.dtype``; norm statistics, RoPE, attention softmax and
+log-probs in float32 (the reference keeps norm statistics in bf16; the spec accepts the small
+difference). Family differences (norms, positions, caps, FFN) are read from ``DecoderConfig``'s feature
+properties.
 
 Letters: B batch, T tokens, S cache slots, C cache length, D model dims, F hidden dims, N query heads,
 K kv heads, G = N/K queries per kv head, H dims per head, V vocab, L layers.
@@ -19,7 +20,6 @@ K kv heads, G = N/K queries per kv head, H dims per head, V vocab, L layers.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
@@ -37,35 +37,40 @@ _PER_DIM_SCALE_NORMALISER = 1.442695041
 _SINUSOID_MAX_TIMESCALE = 10_000.0
 
 
+LayerKv = tuple[jax.Array, ...]
+"""One array per layer: keys or values of a KV cache [S, C, K, H], or of sequences [B, T, K, H]."""
+
+
 class KvCache(NamedTuple):
     """Keys (post-RoPE) and values of every cache slot, and how many tokens each slot holds."""
 
-    k: jax.Array  # [L, S, C, K, H]
-    v: jax.Array  # [L, S, C, K, H]
+    k: LayerKv  # L of [S, C, K, H]
+    v: LayerKv  # L of [S, C, K, H]
     lengths: jax.Array  # [S] int32: tokens held; also the position of the slot's next token
 
 
 def empty_cache(cfg: DecoderConfig, slots: int, length: int) -> KvCache:
     """``slots`` empty slots of ``length`` positions each."""
-    shape = (cfg.num_layers, slots, length, cfg.num_kv_heads, cfg.dims_per_head)
+    shape = (slots, length, cfg.num_kv_heads, cfg.dims_per_head)
+    layers = range(cfg.num_layers)
     return KvCache(
-        k=jnp.zeros(shape, cfg.activation_dtype),
-        v=jnp.zeros(shape, cfg.activation_dtype),
+        k=tuple(jnp.zeros(shape, cfg.activation_dtype) for _ in layers),
+        v=tuple(jnp.zeros(shape, cfg.activation_dtype) for _ in layers),
         lengths=jnp.zeros((slots,), jnp.int32),
     )
 
 
-def insert(cache: KvCache, k: jax.Array, v: jax.Array, lengths: jax.Array, slots: jax.Array) -> KvCache:
-    """Puts sequences' keys and values k, v [L, B, T, K, H] (T <= C) at the start of cache ``slots`` [B].
+def insert(cache: KvCache, k: LayerKv, v: LayerKv, lengths: jax.Array, slots: jax.Array) -> KvCache:
+    """Puts sequences' keys and values k, v (L of [B, T, K, H], T <= C) at the start of cache ``slots`` [B].
 
     ``lengths`` [B] says how many of the T positions are real; the rest is overwritten as the slot decodes.
     """
-    t = k.shape[2]
-    return KvCache(
-        k=cache.k.at[:, slots, :t].set(k.astype(cache.k.dtype)),
-        v=cache.v.at[:, slots, :t].set(v.astype(cache.v.dtype)),
-        lengths=cache.lengths.at[slots].set(lengths.astype(jnp.int32)),
-    )
+
+    def put(cached: LayerKv, new: LayerKv) -> LayerKv:
+        pairs = zip(cached, new, strict=True)
+        return tuple(c.at[slots, : n.shape[1]].set(n.astype(c.dtype)) for c, n in pairs)
+
+    return KvCache(put(cache.k, k), put(cache.v, v), cache.lengths.at[slots].set(lengths.astype(jnp.int32)))
 
 
 def norm(x: jax.Array, p: Params, cfg: DecoderConfig) -> jax.Array:
@@ -217,19 +222,17 @@ def _ffn(lp: Params, cfg: DecoderConfig, x: jax.Array) -> jax.Array:
     return inner @ lp["down"] + lp["down_bias"]
 
 
-#: Given a block's new keys and values [B, T, K, H], the keys, values and mask [B, T, S] it attends to.
-KvRead = Callable[[jax.Array, jax.Array], tuple[jax.Array, jax.Array, jax.Array]]
+def _attention_input(
+    lp: Params, cfg: DecoderConfig, x: jax.Array, positions: jax.Array
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """A pre-norm block's queries, keys and values for x [B, T, D] (``_project_qkv`` of the normed x)."""
+    return _project_qkv(lp, cfg, norm(x, lp["attn_norm"], cfg), positions)
 
 
-def _layer(
-    lp: Params, cfg: DecoderConfig, x: jax.Array, positions: jax.Array, kv: KvRead
-) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
-    """One pre-norm block: the new x and the keys and values it attended to (``kv``'s choice)."""
-    q, k, v = _project_qkv(lp, cfg, norm(x, lp["attn_norm"], cfg), positions)
-    keys, values, mask = kv(k, v)
-    context = _attend(cfg, q, keys, values, mask)  # [B, T, N, H]
+def _block_output(lp: Params, cfg: DecoderConfig, x: jax.Array, context: jax.Array) -> jax.Array:
+    """The block's output from its input x [B, T, D] and its attention context [B, T, N, H]."""
     x = x + jnp.einsum("btnh,dnh->btd", context, lp["post"])
-    return x + _ffn(lp, cfg, x), (keys, values)
+    return x + _ffn(lp, cfg, x)
 
 
 def _output(params: Params, cfg: DecoderConfig, x: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -241,13 +244,12 @@ def _output(params: Params, cfg: DecoderConfig, x: jax.Array) -> tuple[jax.Array
     return logits, hidden
 
 
-def forward_kv(
+def forward(
     params: Params, cfg: DecoderConfig, ids: jax.Array, positions: jax.Array, token_valid: jax.Array
-) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+) -> tuple[jax.Array, jax.Array]:
     """Whole sequences, causally: ids, positions (0 at SOS), token_valid (False on padding) [B, T].
 
-    Returns float32 logits [B, T, V], final normalised hidden states [B, T, D] and every layer's keys
-    and values [L, B, T, K, H].
+    Returns float32 logits [B, T, V] and final normalised hidden states [B, T, D].
     """
     x = embed(params, cfg, ids, positions)
     return forward_from_embeddings(params, cfg, x, positions, token_valid)
@@ -255,62 +257,74 @@ def forward_kv(
 
 def forward_from_embeddings(
     params: Params, cfg: DecoderConfig, x: jax.Array, positions: jax.Array, token_valid: jax.Array
-) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
-    """``forward_kv`` from input embeddings x [B, T, D] (``embed``'s output) instead of ids."""
+) -> tuple[jax.Array, jax.Array]:
+    """``forward`` from input embeddings x [B, T, D] (``embed``'s output) instead of ids."""
+    x, _, _ = _causal_layers(params, cfg, x, positions, token_valid)
+    return _output(params, cfg, x)
+
+
+def prefill(
+    params: Params, cfg: DecoderConfig, ids: jax.Array, lengths: jax.Array
+) -> tuple[jax.Array, LayerKv, LayerKv]:
+    """Right-padded prompts ids [B, P] of ``lengths`` [B] tokens (SOS included): the float32 logits [B, V]
+    of each prompt's next token and every layer's keys and values (L of [B, P, K, H]).
+
+    Only each prompt's last position goes through the softmax layer, the biggest matrix of a small model.
+    """
+    positions = jnp.broadcast_to(jnp.arange(ids.shape[1]), ids.shape)
+    valid = positions < lengths[:, None]
+    x = embed(params, cfg, ids, positions)
+    x, keys, values = _causal_layers(params, cfg, x, positions, valid)
+    last = jnp.take_along_axis(x, (lengths - 1)[:, None, None], axis=1)[:, 0]  # [B, D]
+    logits, _ = _output(params, cfg, last)
+    return logits, keys, values
+
+
+def _causal_layers(
+    params: Params, cfg: DecoderConfig, x: jax.Array, positions: jax.Array, token_valid: jax.Array
+) -> tuple[jax.Array, LayerKv, LayerKv]:
+    """Every layer over whole sequences x [B, T, D]: the last layer's output and all keys and values."""
     t = x.shape[1]
     causal = jnp.arange(t)[None, :] <= jnp.arange(t)[:, None]  # [T, T]: key index <= query index
     mask = causal[None, :, :] & token_valid[:, None, :]  # [B, T, T]
-
-    def body(x: jax.Array, lp: Params) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
-        return _layer(lp, cfg, x, positions, lambda k, v: (k, v, mask))
-
-    x, (keys, values) = jax.lax.scan(body, x, params["layers"])
-    logits, hidden = _output(params, cfg, x)
-    return logits, hidden, keys, values
-
-
-def forward(
-    params: Params, cfg: DecoderConfig, ids: jax.Array, positions: jax.Array, token_valid: jax.Array
-) -> tuple[jax.Array, jax.Array]:
-    """``forward_kv`` without the keys and values: float32 logits [B, T, V], hidden [B, T, D]."""
-    logits, hidden, _, _ = forward_kv(params, cfg, ids, positions, token_valid)
-    return logits, hidden
+    keys, values = [], []
+    for lp in params["layers"]:
+        q, k, v = _attention_input(lp, cfg, x, positions)
+        x = _block_output(lp, cfg, x, _attend(cfg, q, k, v, mask))
+        keys.append(k)
+        values.append(v)
+    return x, tuple(keys), tuple(values)
 
 
 def decode_step(
     params: Params, cfg: DecoderConfig, cache: KvCache, tokens: jax.Array, advance: jax.Array
 ) -> tuple[jax.Array, KvCache]:
-    """Runs one token per slot, tokens [S], at each slot's position ``cache.lengths``.
+    """Runs one token for each of the first R slots, tokens [R] (R <= S), at each slot's position
+    ``cache.lengths``; slots from R on are neither computed nor changed.
 
     The token's key and value are written at that position (dropped when the slot is full) and the token
-    attends to the slot's positions up to its own. Slots where ``advance`` [S] is set grow by one; others
+    attends to the slot's positions up to its own. Slots where ``advance`` [R] is set grow by one; others
     keep their length, so an idle slot can run along without consuming space. Returns float32 logits
-    [S, V] for each slot's next token and the updated cache.
+    [R, V] for each slot's next token and the updated cache.
     """
-    slots = jnp.arange(tokens.shape[0])
-    positions = cache.lengths[:, None]  # [S, 1]
-    visible = jnp.arange(cache.k.shape[2])[None, :] <= cache.lengths[:, None]  # [S, C]
-    mask = visible[:, None, :]  # [S, 1, C]
-
-    def body(
-        carry: tuple[jax.Array, jax.Array, jax.Array], xs: tuple[Params, jax.Array]
-    ) -> tuple[tuple[jax.Array, jax.Array, jax.Array], None]:
-        x, all_k, all_v = carry
-        lp, layer = xs
-
-        def write(k: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-            layer_k = all_k[layer].at[slots, cache.lengths].set(k[:, 0], mode="drop")  # [S, C, K, H]
-            layer_v = all_v[layer].at[slots, cache.lengths].set(v[:, 0], mode="drop")
-            return layer_k, layer_v, mask
-
-        x, (layer_k, layer_v) = _layer(lp, cfg, x, positions, write)
-        return (x, all_k.at[layer].set(layer_k), all_v.at[layer].set(layer_v)), None
-
-    x = embed(params, cfg, tokens[:, None], positions)  # [S, 1, D]
-    layers = (params["layers"], jnp.arange(cfg.num_layers))
-    (x, all_k, all_v), _ = jax.lax.scan(body, (x, cache.k, cache.v), layers)
+    rows = tokens.shape[0]
+    lengths = cache.lengths[:rows]
+    slots = jnp.arange(rows)
+    positions = lengths[:, None]  # [R, 1]
+    visible = jnp.arange(cache.k[0].shape[1])[None, :] <= lengths[:, None]  # [R, C]
+    mask = visible[:, None, :]  # [R, 1, C]
+    x = embed(params, cfg, tokens[:, None], positions)  # [R, 1, D]
+    new_k, new_v = [], []
+    for lp, layer_k, layer_v in zip(params["layers"], cache.k, cache.v, strict=True):
+        q, k, v = _attention_input(lp, cfg, x, positions)
+        layer_k = layer_k.at[slots, lengths].set(k[:, 0], mode="drop")  # [S, C, K, H]
+        layer_v = layer_v.at[slots, lengths].set(v[:, 0], mode="drop")
+        x = _block_output(lp, cfg, x, _attend(cfg, q, layer_k[:rows], layer_v[:rows], mask))
+        new_k.append(layer_k)
+        new_v.append(layer_v)
     logits, _ = _output(params, cfg, x[:, 0])
-    return logits, KvCache(all_k, all_v, cache.lengths + advance.astype(jnp.int32))
+    grown = cache.lengths.at[:rows].add(advance.astype(jnp.int32))
+    return logits, KvCache(tuple(new_k), tuple(new_v), grown)
 
 
 def token_log_probs(logits: jax.Array, labels: jax.Array) -> jax.Array:

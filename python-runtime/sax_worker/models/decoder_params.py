@@ -1,11 +1,17 @@
-"""A decoder's parameters: the serving tree the math reads, and its mapping to checkpoint names (§5.3).
+"""A decoder's parameters: the serving tree, the device tree the math reads, and their mapping to
+checkpoint names (§5.3).
 
-The serving tree keeps every per-layer weight stacked along a leading layer axis, so the model runs its
-layers with one ``lax.scan`` (compile time independent of depth)::
+The serving tree, as loaded, saved and drawn on the host, keeps every per-layer weight stacked along a
+leading layer axis::
 
     {"embedding": [V, D] (untied families), "softmax": [D, V], "final_norm": {"scale", "bias"?},
      "layers": {"attn_norm": {...}, "qkv" | "q", "k", "v", "per_dim_scale"?, "post",
                 "ffn_norm": {...}, "gate"?, "up", "up_bias"?, "down", "down_bias"?}}
+
+The device tree (``unstack_layers``) is the same with ``layers`` a tuple of one such dict per layer, each
+weight its own array: the decoder runs its layers one after another over them. (Run as a loop over a
+stacked array, XLA's CPU backend copies every layer's weights out of the stack at every step, which
+doubles a small model's decode time.)
 
 Checkpoints use Saxml's variable names (after ``mdl_vars.params.``): LLaMA stores one
 ``lm.transformer.x_layers_<i>.…`` group per layer, LmCloud one stacked
@@ -140,12 +146,25 @@ def assemble(cfg: DecoderConfig, read: Callable[[str, tuple[int, ...]], np.ndarr
     return _nest(flat)
 
 
+def unstack_layers(params: Params) -> Params:
+    """The device tree of a serving tree: ``layers`` as a tuple of per-layer dicts (views of the stack)."""
+    stacked = params["layers"]
+    count = len(jax.tree.leaves(stacked)[0])
+    return {**params, "layers": tuple(jax.tree.map(lambda a, i=i: a[i], stacked) for i in range(count))}
+
+
 def to_checkpoint(cfg: DecoderConfig, params: Params) -> dict[str, np.ndarray]:
-    """``{checkpoint name: host array}`` of a serving tree (per-layer checkpoints unstacked)."""
+    """``{checkpoint name: host array}`` of a serving or device tree (per-layer checkpoints unstacked)."""
     out = {}
     for name, _, var, layer in checkpoint_entries(cfg):
-        value = np.asarray(_get(params, var.path))
-        out[name] = value if layer is None else value[layer]
+        if not var.per_layer:
+            out[name] = np.asarray(_get(params, var.path))
+        elif isinstance(params["layers"], tuple):  # a device tree
+            per_layer = [np.asarray(_get(lp, var.path[1:])) for lp in params["layers"]]
+            out[name] = np.stack(per_layer) if layer is None else per_layer[layer]
+        else:
+            value = np.asarray(_get(params, var.path))
+            out[name] = value if layer is None else value[layer]
     return out
 
 

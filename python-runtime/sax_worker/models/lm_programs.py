@@ -1,7 +1,7 @@
 """The jitted device programs of an LM servable: prefill, a decode chunk, score, embed and gradient.
 
 Decoding (spec §3.3): a prefill runs the prompts [B, P] (right-padded, positions counting from 0 at SOS)
-through ``decoder.forward_kv`` and inserts their keys and values into a slot cache of P + M positions
+through ``decoder.prefill`` and inserts their keys and values into a slot cache of P + M positions
 (M = max decode steps), one slot per sample row. Each decode step samples a token per row, records it
 with its raw log-prob and runs it through ``decoder.decode_step``; every row has its own length, so the
 same step serves rows that started at different times (continuous batching reuses it). ``decode`` runs
@@ -133,17 +133,16 @@ def _prefill(
 ) -> DecodeState:
     trace_counts["prefill"] += 1
     batch, bucket = ids.shape
-    valid = jnp.arange(bucket)[None, :] < prompt_lengths[:, None]  # [B, P]
-    logits, _, keys, values = decoder.forward_kv(params, cfg, ids, _positions(ids), valid)
-    last = jnp.take_along_axis(logits, (prompt_lengths - 1)[:, None, None], axis=1)[:, 0]  # [B, V]
+    last, keys, values = decoder.prefill(params, cfg, ids, prompt_lengths)  # [B, V]
 
     # Each prompt's rows are its samples, adjacent: row b·S + j is sample j of prompt b.
-    def rows(x: jax.Array, axis: int = 0) -> jax.Array:
-        return jnp.repeat(x, s.num_samples, axis=axis)
+    def rows(x: jax.Array) -> jax.Array:
+        return jnp.repeat(x, s.num_samples, axis=0)
 
     num_rows = batch * s.num_samples
     cache = decoder.empty_cache(cfg, num_rows, bucket + s.max_decode_steps)
-    cache = decoder.insert(cache, rows(keys, 1), rows(values, 1), rows(prompt_lengths), jnp.arange(num_rows))
+    keys, values = tuple(map(rows, keys)), tuple(map(rows, values))
+    cache = decoder.insert(cache, keys, values, rows(prompt_lengths), jnp.arange(num_rows))
     return DecodeState(
         cache=cache,
         logits=rows(last),
@@ -240,7 +239,7 @@ def _gradient(
 
     def loss(embeddings: jax.Array) -> tuple[jax.Array, jax.Array]:
         x = embeddings.astype(cfg.activation_dtype)
-        logits, *_ = decoder.forward_from_embeddings(params, cfg, x, positions, valid)
+        logits, _ = decoder.forward_from_embeddings(params, cfg, x, positions, valid)
         scores = jnp.sum(jnp.where(score_mask, decoder.token_log_probs(logits, labels), 0.0), axis=-1)
         return -jnp.sum(scores), scores
 

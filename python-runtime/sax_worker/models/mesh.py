@@ -17,7 +17,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from sax_worker.models.decoder_config import DecoderConfig
-from sax_worker.models.decoder_params import Params, Variable, serving_shape, variables
+from sax_worker.models.decoder_params import Params, Variable, unstack_layers, variables
 
 AXES = ("replica", "data", "mdl")
 
@@ -41,26 +41,29 @@ def serving_mesh(shapes: Sequence[Sequence[int]], devices: Sequence[jax.Device] 
 
 
 def partition_spec(cfg: DecoderConfig, var: Variable, mesh: Mesh) -> PartitionSpec:
-    """How ``var`` (in the serving tree's shape) is split over ``mesh``."""
-    shape = serving_shape(cfg, var)
-    spec: list[str | None] = [None] * len(shape)
+    """How ``var`` is split over ``mesh``: the whole array, or one layer's for per-layer variables."""
+    spec: list[str | None] = [None] * len(var.shape)
     model_size = mesh.shape["mdl"]
-    if var.model_axis is not None and model_size > 1:
-        axis = var.model_axis + (1 if var.per_layer else 0)
-        if shape[axis] % model_size == 0:
-            spec[axis] = "mdl"
+    if var.model_axis is not None and model_size > 1 and var.shape[var.model_axis] % model_size == 0:
+        spec[var.model_axis] = "mdl"
     return PartitionSpec(*spec)
 
 
 def place_params(cfg: DecoderConfig, params: Params, mesh: Mesh) -> Params:
-    """Moves a host serving tree onto ``mesh``'s devices, each weight split as ``partition_spec`` says."""
-    placed: Params = {}
+    """The device tree (``decoder_params.unstack_layers``) of a host serving tree, on ``mesh``'s devices,
+    each weight split as ``partition_spec`` says."""
+    host = unstack_layers(params)
+    placed: Params = {"layers": tuple({} for _ in host["layers"])}
     for var in variables(cfg):
-        node = params
-        target = placed
-        for part in var.path[:-1]:
-            node = node[part]
-            target = target.setdefault(part, {})
+        if var.per_layer:
+            pairs = [(lp, target) for lp, target in zip(host["layers"], placed["layers"], strict=True)]
+            path = var.path[1:]
+        else:
+            pairs, path = [(host, placed)], var.path
         sharding = NamedSharding(mesh, partition_spec(cfg, var, mesh))
-        target[var.path[-1]] = jax.device_put(node[var.path[-1]], sharding)
+        for node, target in pairs:
+            for part in path[:-1]:
+                node = node[part]
+                target = target.setdefault(part, {})
+            target[path[-1]] = jax.device_put(node[path[-1]], sharding)
     return placed
