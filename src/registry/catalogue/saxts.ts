@@ -70,7 +70,8 @@ const TinyLlamaTorch: LlamaConfigInput = { ...TinyLlama, framework: "torch", ser
  * The peer benchmark's model (`npm run bench -- --peers`): a 45M-parameter LLaMA (L4 D512 F1376, 8 heads
  * of 64, no GQA) in float32 over a 32000-piece SentencePiece vocabulary shipped with the worker, so that
  * llama.cpp and Hugging Face load exactly the weights and vocabulary the cell serves. Continuous batching
- * over 32 slots, as the benchmark's highest concurrency needs.
+ * over 32 slots, as the benchmark's highest concurrency needs; prompt buckets of 8 and 16 tokens besides
+ * TinyLlama's 32, since the benchmark's prompts are 5 to 11 tokens and a prefill costs its bucket.
  */
 const BenchLlama45M: LlamaConfigInput = {
   ...TinyLlama,
@@ -85,6 +86,7 @@ const BenchLlama45M: LlamaConfigInput = {
     vocabSize: 32000,
   },
   tokenizer: { type: "sentencepiece", path: BUNDLED_BENCH_SPM_MODEL, sosId: 1, eosId: 2 },
+  serving: { ...TinyLlama.serving, bucketKeys: [8, 16, 32] },
 };
 
 /** sax-ts's own entries: the `saxts.lm` LLaMAs and `saxts.test.Echo`. */
