@@ -137,7 +137,8 @@ def _build(config: dict[str, Any], checkpoint: str) -> Any:
 
 
 def _cb_step_ms(servable: Any, rows: int, steps: int, repeats: int) -> float:
-    """Median ms of one continuous-batching step with the first ``rows`` slots live (never finishing).
+    """Median ms of one continuous-batching step (a call of one step) with the first ``rows`` slots live
+    (never finishing).
 
     The first steps after a compile run slower on CPU, so one untimed round of ``steps`` comes first.
     """
@@ -154,7 +155,7 @@ def _cb_step_ms(servable: Any, rows: int, steps: int, repeats: int) -> float:
     for _ in range(repeats + 1):
         start = time.perf_counter()
         for _ in range(steps):
-            state, out = cb_programs.step(cfg, settings, rows, servable.params, state)
+            state, out = cb_programs.step(cfg, settings, rows, 1, servable.params, state)
             jax.device_get(out)
         rounds.append((time.perf_counter() - start) * 1e3 / steps)
     return round(statistics.median(rounds[1:]), 3)

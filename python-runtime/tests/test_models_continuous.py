@@ -76,6 +76,16 @@ def test_concurrent_requests_answer_exactly_as_alone(alone, batched):
         expect_same(reply.answer, alone.call("lm.generate", {"text": prompt}))
 
 
+def test_a_lone_request_decodes_several_tokens_per_call_and_answers_as_alone(alone, batched):
+    reply = submit(batched, "lone", "several per call")
+
+    calls = run(batched)
+
+    expect_same(reply.answer, alone.call("lm.generate", {"text": "several per call"}))
+    # 10 tokens: the prefill's and one step (the step time still unknown), then two calls of 4 steps
+    assert calls == 3
+
+
 def test_a_short_request_leaves_while_a_long_one_keeps_decoding(batched):
     long, short = submit(batched, "long", "long one", 10), submit(batched, "short", "short", 2)
 

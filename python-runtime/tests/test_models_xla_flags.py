@@ -81,7 +81,7 @@ from sax_worker.models.lm_programs import DecodeSettings
 params = jax.device_put(unstack_layers(init_params(cfg, jax.random.key(0))))
 state = cb_programs.empty_state(cfg, 8, 160, jax.random.key(1))
 settings = DecodeSettings(16, 1, 1, True, (1,), 0)
-hlo = cb_programs.step.lower(cfg, settings, 1, params, state).compile().as_text()
+hlo = cb_programs.step.lower(cfg, settings, 1, 1, params, state).compile().as_text()
 print(len(re.findall(r"= f32\\[8,160,4,8\\]\\{[0-9,]*\\} copy\\(", hlo)))
 """
 

@@ -7,7 +7,8 @@ token it will run next, its generated count and its sampling knobs. A request's 
   prompt's keys and values;
 - ``insert``: writes them into a free slot, which becomes live with that token pending;
 - ``step``: runs every slot's pending token through the model at once, samples the next one per slot,
-  and marks slots done on a stop id or their max steps. Idle slots ride along without growing.
+  and marks slots done on a stop id or their max steps, for one or several tokens in one call. Idle
+  slots ride along without growing.
 
 Each program is traced once per shape (``trace_counts``); ``insert`` and ``step`` donate the state, so
 the cache is updated in place rather than copied every token.
@@ -44,11 +45,12 @@ class SlotState(NamedTuple):
 
 
 class StepOutput(NamedTuple):
-    """What the host reads after a step: each slot's new token, its raw log-prob, and whether it ended."""
+    """What the host reads after a step call: at each of its T steps, each of its R slots' new token, its
+    raw log-prob, and whether the slot ended there."""
 
-    token: jax.Array  # [S] int32
-    log_prob: jax.Array  # [S] float32
-    done: jax.Array  # [S] bool: became done at this step (False for slots that were not live)
+    token: jax.Array  # [T, R] int32
+    log_prob: jax.Array  # [T, R] float32
+    done: jax.Array  # [T, R] bool: became done at this step (False for slots that were not live)
 
 
 class PrefillOutput(NamedTuple):
@@ -142,15 +144,23 @@ def release(state: SlotState, slot: ArrayLike) -> SlotState:
     return state._replace(live=state.live.at[jnp.asarray(slot)].set(False))
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2), donate_argnums=4)
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3), donate_argnums=5)
 def step(
-    cfg: DecoderConfig, s: DecodeSettings, rows: int, params: Params, state: SlotState
+    cfg: DecoderConfig, s: DecodeSettings, rows: int, steps: int, params: Params, state: SlotState
 ) -> tuple[SlotState, StepOutput]:
-    """One token for every live slot among the first ``rows``: run the pending tokens, sample the next,
-    mark finished slots. Slots from ``rows`` on must be idle; they are neither computed nor changed, so
-    a step costs what its live slots need (the host picks ``rows`` from a few sizes, one program each).
+    """``steps`` tokens for every live slot among the first ``rows``: each step runs the pending tokens,
+    samples the next and marks finished slots, which then ride along idle. Slots from ``rows`` on must be
+    idle; they are neither computed nor changed, so a step costs what its live slots need (the host picks
+    ``rows`` from a few sizes, one program each). Several steps in one call save the host a dispatch and
+    a read per token.
     """
     trace_counts["cb_step"] += 1
+    return jax.lax.scan(lambda st, _: _step_once(cfg, s, rows, params, st), state, length=steps)
+
+
+def _step_once(
+    cfg: DecoderConfig, s: DecodeSettings, rows: int, params: Params, state: SlotState
+) -> tuple[SlotState, StepOutput]:
     head = _rows(state, rows)
     live = head.live
     logits, cache = decoder.decode_step(params, cfg, state.cache, head.next_token, live)

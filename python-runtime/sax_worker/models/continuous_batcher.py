@@ -7,8 +7,12 @@ a short one, and a new one joins at the next step. Unlike the reference, the fir
 tested for stop and max steps too, streams send text incrementally, and a full queue answers
 RESOURCE_EXHAUSTED at once instead of blocking.
 
-Host work per step is one small device read (a token, a log-prob and a done flag per slot); answers are
-detokenised as tokens arrive.
+Host work per step call is one small device read (a token, a log-prob and a done flag per slot and
+step); answers are detokenised as tokens arrive. One call may decode several tokens for every live slot
+(``steps_per_call``), so that the host's dispatch and read are paid once per few tokens: as many as fit
+in ``burst_ms`` of device time at the recent step time, no more than any live request still needs, and
+one while a waiting request could take a free slot. A request that arrives during a call joins at the
+next one, so ``burst_ms`` bounds what bursts add to its time to first token.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import math
+import time
 from collections.abc import Callable, Hashable
 
 import jax
@@ -72,6 +77,8 @@ class ContinuousBatcher:
         *,
         max_waiting: int,
         prefills_per_step: int = 4,
+        steps_per_call: int = 4,
+        burst_ms: float = 50.0,
     ) -> None:
         self._cfg, self._settings, self._params = cfg, settings, params
         self._tokenizer, self._serving = tokenizer, serving
@@ -81,6 +88,9 @@ class ContinuousBatcher:
         self._waiting: collections.deque[_Sequence] = collections.deque()
         self._max_waiting = max_waiting
         self._prefills_per_step = prefills_per_step
+        self._step_counts = sorted({1, steps_per_call})
+        self._burst_ms = burst_ms
+        self._step_ms: dict[int, float] = {}  # rows -> recent device ms per step (moving average)
         self._prefill_count = 0
         # Step programs for the first 1, 4, 16, ... slots: a step computes only up to the highest live slot
         # (slots are taken lowest first), so a lone request decodes about as fast as with one slot.
@@ -141,8 +151,11 @@ class ContinuousBatcher:
             prefilled = self._prefill(Prompt(ids, bucket, knobs))
             self._insert(0, Prompt(ids, bucket, knobs), prefilled)
         for rows in self._row_counts:
-            self._state, out = cb_programs.step(self._cfg, self._settings, rows, self._params(), self._state)
-            jax.block_until_ready(out)
+            for steps in self._step_counts:
+                self._state, out = cb_programs.step(
+                    self._cfg, self._settings, rows, steps, self._params(), self._state
+                )
+                jax.block_until_ready(out)
         self._state = cb_programs.release(self._state, np.asarray([0], np.int32))
         self._state = self._empty_state()
 
@@ -209,13 +222,31 @@ class ContinuousBatcher:
     def _decode_one(self) -> None:
         highest = max(slot for slot, seq in enumerate(self._slots) if seq is not None)
         rows = next(count for count in self._row_counts if count > highest)
-        self._state, out = cb_programs.step(self._cfg, self._settings, rows, self._params(), self._state)
-        tokens, log_probs, done = jax.device_get(out)
-        for slot, seq in enumerate(self._slots[:rows]):
-            if seq is not None and self._record(
-                seq, int(tokens[slot]), float(log_probs[slot]), bool(done[slot])
-            ):
-                self._free(slot)
+        steps = self._steps_per_call(rows)
+        start = time.perf_counter()
+        self._state, out = cb_programs.step(
+            self._cfg, self._settings, rows, steps, self._params(), self._state
+        )
+        tokens, log_probs, done = jax.device_get(out)  # [steps, rows] each
+        per_step = (time.perf_counter() - start) * 1e3 / steps
+        self._step_ms[rows] = 0.8 * self._step_ms.get(rows, per_step) + 0.2 * per_step
+        for step in range(steps):
+            for slot, seq in enumerate(self._slots[:rows]):
+                if seq is not None and self._record(
+                    seq, int(tokens[step, slot]), float(log_probs[step, slot]), bool(done[step, slot])
+                ):
+                    self._free(slot)
+
+    def _steps_per_call(self, rows: int) -> int:
+        """Steps of the next call over ``rows`` slots (see the module docstring); a slot that stops early
+        on a stop id rides along idle for the rest of the call."""
+        if self._waiting and any(seq is None for seq in self._slots):
+            return 1
+        left = min(
+            seq.prompt.knobs.max_decode_steps - len(seq.tokens) for seq in self._slots if seq is not None
+        )
+        fit = self._burst_ms / self._step_ms[rows] if rows in self._step_ms else 1
+        return max(count for count in self._step_counts if count <= max(min(left, fit), 1))
 
     def _record(self, seq: _Sequence, token: int, log_prob: float, done: bool) -> bool:
         """Adds a generated token to ``seq``; streams or answers it. True when ``seq`` has finished."""
