@@ -126,11 +126,21 @@ describe("withRetry", () => {
 
   it("reports gRPC's own deadline error at the scope's deadline as the scope's DEADLINE_EXCEEDED", async () => {
     // gRPC's timer for the same deadline may fire before the scope's: the call must fail the same way.
+    // The fake call's timer is due 1 ms before the scope's deadline, so it fires first however late the
+    // event loop gets to either.
+    const scope = new CallScope({ timeoutMs: 50 }, never, "test call");
     const grpcDeadline = () =>
-      new Promise<never>((_, reject) =>
-        setTimeout(() => reject(new SaxError("DEADLINE_EXCEEDED", "Deadline exceeded after 0.049s")), 49),
-      );
-    const err = await rejection(retrying(grpcDeadline, { timeoutMs: 50 }));
+      new Promise<never>((_, reject) => {
+        const dueInMs = (scope.deadlineMs ?? 0) - 1 - Date.now();
+        setTimeout(
+          () => reject(new SaxError("DEADLINE_EXCEEDED", "Deadline exceeded after 0.049s")),
+          dueInMs,
+        );
+      });
+    const shouldRetry = (e: SaxError) => e.code === "UNAVAILABLE";
+    const err = await rejection(
+      withRetry(grpcDeadline, { scope, policy: FAST, shouldRetry }).finally(() => scope.close()),
+    );
     expect(err.code).toBe("DEADLINE_EXCEEDED");
     expect(err.message).toMatch(
       /^test call did not complete within timeoutMs=50; last error: Deadline exceeded/,
