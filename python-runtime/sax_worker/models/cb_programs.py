@@ -102,10 +102,15 @@ def prefill(
     top_k: ArrayLike,
     top_p: ArrayLike,
     key: jax.Array,
+    index: ArrayLike,
 ) -> PrefillOutput:
-    """ids [1, P] right-padded, length [1] (SOS included), knobs [1] -> first token and prompt KV."""
+    """ids [1, P] right-padded, length [1] (SOS included), knobs [1] -> first token and prompt KV.
+
+    The first token is sampled with ``key`` folded with ``index`` (the batcher's prefill count).
+    """
     trace_counts["cb_prefill"] += 1
     last, keys, values = decoder.prefill(params, cfg, jnp.asarray(ids), jnp.asarray(length))  # [1, V]
+    key = jax.random.fold_in(key, jnp.asarray(index))
     token = _sample(s, last, key, jnp.asarray(temperature), jnp.asarray(top_k), jnp.asarray(top_p))
     return PrefillOutput(token, decoder.token_log_probs(last, token), keys, values)
 

@@ -175,7 +175,10 @@ class ContinuousBatcher:
                 return
             seq = self._waiting.popleft()
             prefilled = self._prefill(seq.prompt)
-            token, log_prob = (x.item() for x in jax.device_get((prefilled.token[0], prefilled.log_prob[0])))
+            tokens, log_probs = jax.device_get(
+                (prefilled.token, prefilled.log_prob)
+            )  # one read, no indexing ops
+            token, log_prob = int(tokens[0]), float(log_probs[0])
             if self._record(seq, token, log_prob, done=self._finished_by(token, seq)):
                 continue  # done with its first token: it never needs a slot
             self._insert(free, seq.prompt, prefilled)
@@ -187,7 +190,6 @@ class ContinuousBatcher:
         ids[0, : len(prompt.ids)] = prompt.ids
         knobs = prompt.knobs
         self._prefill_count += 1
-        key = jax.random.fold_in(self._key, self._prefill_count)
         return cb_programs.prefill(
             self._cfg,
             self._settings,
@@ -197,7 +199,8 @@ class ContinuousBatcher:
             np.asarray([knobs.temperature], np.float32),
             np.asarray([knobs.top_k], np.int32),
             np.asarray([knobs.top_p], np.float32),
-            key,
+            self._key,
+            np.int32(self._prefill_count),
         )
 
     def _insert(self, slot: int, prompt: Prompt, prefilled: cb_programs.PrefillOutput) -> None:
