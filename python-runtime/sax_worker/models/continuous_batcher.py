@@ -92,10 +92,11 @@ class ContinuousBatcher:
         self._burst_ms = burst_ms
         self._step_ms: dict[int, float] = {}  # rows -> recent device ms per step (moving average)
         self._prefill_count = 0
-        # Step programs for the first 1, 4, 16, ... slots: a step computes only up to the highest live slot
-        # (slots are taken lowest first), so a lone request decodes about as fast as with one slot.
+        # Step programs for the first 1, 2, 4, 8, ... slots: a step computes only up to the highest live
+        # slot (slots are taken lowest first), so it never computes twice the live rows, and a lone request
+        # decodes about as fast as with one slot.
         count = len(self._slots)
-        self._row_counts = sorted({min(4**i, count) for i in range(count.bit_length())} | {count})
+        self._row_counts = sorted({min(2**i, count) for i in range(count.bit_length())} | {count})
 
     @property
     def busy(self) -> bool:
