@@ -104,7 +104,9 @@ export async function withRetry<T>(
     } catch (thrown) {
       if (thrown instanceof ScopeEndedError) throw scope.failure(last);
       const err = toSaxError(thrown, "UNKNOWN");
-      if (scope.signal.aborted || scope.endedByDeadline(err)) throw scope.failure(err);
+      // The scope's end reported by the attempt itself (gRPC's timer for the same deadline, say) fails
+      // the call exactly as the scope's own timer does: naming the last retriable error, if there was one.
+      if (scope.signal.aborted || scope.endedByDeadline(err)) throw scope.failure(last ?? err);
       if (!shouldRetry(err)) throw err;
       last = err;
     }

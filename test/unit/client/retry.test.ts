@@ -147,6 +147,25 @@ describe("withRetry", () => {
     );
   });
 
+  it("names the last retriable error when gRPC's deadline error ends a later attempt", async () => {
+    // As when the scope's own timer ends the loop: the deadline is the code, the replica's error the cause.
+    const scope = new CallScope({ timeoutMs: 50 }, never, "test call");
+    const attempt = (n: number) =>
+      n === 0
+        ? Promise.reject(new SaxError("UNAVAILABLE", "replica gone"))
+        : new Promise<never>((_, reject) => {
+            const dueInMs = (scope.deadlineMs ?? 0) - 1 - Date.now();
+            setTimeout(() => reject(new SaxError("DEADLINE_EXCEEDED", "Deadline exceeded")), dueInMs);
+          });
+    const shouldRetry = (e: SaxError) => e.code === "UNAVAILABLE";
+    const err = await rejection(
+      withRetry(attempt, { scope, policy: FAST, shouldRetry }).finally(() => scope.close()),
+    );
+    expect(err.code).toBe("DEADLINE_EXCEEDED");
+    expect(err.message).toMatch(/^test call did not complete within timeoutMs=50; last error: replica gone/);
+    expect(causeCode(err)).toBe("UNAVAILABLE");
+  });
+
   it("returns a server's DEADLINE_EXCEEDED well before the deadline as it is", async () => {
     const serverDeadline = () => Promise.reject(new SaxError("DEADLINE_EXCEEDED", "inner call timed out"));
     const err = await rejection(retrying(serverDeadline, { timeoutMs: 5_000 }));
