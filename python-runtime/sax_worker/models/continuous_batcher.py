@@ -176,9 +176,8 @@ class ContinuousBatcher:
                 return
             seq = self._waiting.popleft()
             prefilled = self._prefill(seq.prompt)
-            tokens, log_probs = jax.device_get(
-                (prefilled.token, prefilled.log_prob)
-            )  # one read, no indexing ops
+            # One read of whole arrays: indexing device arrays would dispatch an op each.
+            tokens, log_probs = jax.device_get((prefilled.token, prefilled.log_prob))
             token, log_prob = int(tokens[0]), float(log_probs[0])
             if self._record(seq, token, log_prob, done=self._finished_by(token, seq)):
                 continue  # done with its first token: it never needs a slot

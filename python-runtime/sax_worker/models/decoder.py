@@ -244,6 +244,11 @@ def _output(params: Params, cfg: DecoderConfig, x: jax.Array) -> tuple[jax.Array
     return logits, hidden
 
 
+def positions_of(ids: jax.Array) -> jax.Array:
+    """Positions of right-padded sequences ids [B, T]: 0 at SOS, [B, T]."""
+    return jnp.broadcast_to(jnp.arange(ids.shape[1]), ids.shape)
+
+
 def forward(
     params: Params, cfg: DecoderConfig, ids: jax.Array, positions: jax.Array, token_valid: jax.Array
 ) -> tuple[jax.Array, jax.Array]:
@@ -271,10 +276,9 @@ def prefill(
 
     Only each prompt's last position goes through the softmax layer, the biggest matrix of a small model.
     """
-    positions = jnp.broadcast_to(jnp.arange(ids.shape[1]), ids.shape)
-    valid = positions < lengths[:, None]
-    x = embed(params, cfg, ids, positions)
-    x, keys, values = _causal_layers(params, cfg, x, positions, valid)
+    at = positions_of(ids)
+    x = embed(params, cfg, ids, at)
+    x, keys, values = _causal_layers(params, cfg, x, at, at < lengths[:, None])
     last = jnp.take_along_axis(x, (lengths - 1)[:, None, None], axis=1)[:, 0]  # [B, D]
     logits, _ = _output(params, cfg, last)
     return logits, keys, values

@@ -115,11 +115,6 @@ class LmPrograms:
 # Traced bodies. Each bumps its trace counter: the Python body only runs while tracing.
 
 
-def _positions(ids: jax.Array) -> jax.Array:
-    """Positions of right-padded sequences: 0 at SOS, [B, T]."""
-    return jnp.broadcast_to(jnp.arange(ids.shape[1]), ids.shape)
-
-
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _prefill(
     cfg: DecoderConfig,
@@ -198,7 +193,7 @@ def _step(cfg: DecoderConfig, s: DecodeSettings, params: Params, st: DecodeState
 def _suffix_log_probs(
     cfg: DecoderConfig, params: Params, ids: jax.Array, labels: jax.Array, valid: jax.Array
 ) -> jax.Array:
-    logits, _ = decoder.forward(params, cfg, ids, _positions(ids), valid)
+    logits, _ = decoder.forward(params, cfg, ids, decoder.positions_of(ids), valid)
     return decoder.token_log_probs(logits, labels)  # [B, T]
 
 
@@ -219,7 +214,7 @@ def _score(
 @functools.partial(jax.jit, static_argnums=0)
 def _embed(cfg: DecoderConfig, params: Params, ids: jax.Array, valid: jax.Array) -> jax.Array:
     trace_counts["embed"] += 1
-    _, hidden = decoder.forward(params, cfg, ids, _positions(ids), valid)
+    _, hidden = decoder.forward(params, cfg, ids, decoder.positions_of(ids), valid)
     weights = valid.astype(jnp.float32)[:, :, None]  # [B, T, 1]
     total = jnp.sum(hidden.astype(jnp.float32) * weights, axis=1)  # [B, D]
     return total / jnp.maximum(jnp.sum(weights, axis=1), 1.0)
@@ -235,7 +230,7 @@ def _gradient(
     score_mask: jax.Array,
 ) -> tuple[jax.Array, jax.Array]:
     trace_counts["gradient"] += 1
-    positions = _positions(ids)
+    positions = decoder.positions_of(ids)
 
     def loss(embeddings: jax.Array) -> tuple[jax.Array, jax.Array]:
         x = embeddings.astype(cfg.activation_dtype)

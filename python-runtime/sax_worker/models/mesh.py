@@ -56,7 +56,7 @@ def place_params(cfg: DecoderConfig, params: Params, mesh: Mesh) -> Params:
     placed: Params = {"layers": tuple({} for _ in host["layers"])}
     for var in variables(cfg):
         if var.per_layer:
-            pairs = [(lp, target) for lp, target in zip(host["layers"], placed["layers"], strict=True)]
+            pairs = list(zip(host["layers"], placed["layers"], strict=True))
             path = var.path[1:]
         else:
             pairs, path = [(host, placed)], var.path
