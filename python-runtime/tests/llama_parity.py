@@ -9,7 +9,7 @@ from hf_llama import params_from_arrays
 from sax_worker.hf_interop import checkpoint_arrays
 from sax_worker.models import decoder as jax_decoder
 from sax_worker.models.decoder_config import DecoderConfig
-from sax_worker.models.decoder_params import init_params, unstack_layers
+from sax_worker.models.decoder_params import device_tree, init_params
 from sax_worker.torch_models import decoder
 from sax_worker.torch_models.weights import torch_weights
 from tiny_models import PARITY_ARCHITECTURES
@@ -45,5 +45,5 @@ def torch_logits(cfg, params, ids, valid):
 def jax_logits(cfg, params, ids, valid):
     positions = jnp.broadcast_to(jnp.arange(ids.shape[1]), ids.shape)
     forward = jax.jit(jax_decoder.forward, static_argnums=1)
-    logits, _ = forward(unstack_layers(params), cfg, ids, positions, valid)
+    logits, _ = forward(device_tree(cfg, params), cfg, ids, positions, valid)
     return np.asarray(logits)

@@ -9,7 +9,7 @@ import pytest
 
 from sax_worker.models import decoder
 from sax_worker.models.decoder_config import DecoderConfig, RopeScaling
-from sax_worker.models.decoder_params import checkpoint_shapes, init_params, unstack_layers
+from sax_worker.models.decoder_params import checkpoint_shapes, device_tree, init_params
 
 GQA = DecoderConfig(
     num_layers=2,
@@ -49,7 +49,7 @@ def full_logits(params, cfg, ids):
     """Logits of whole sequences under a serving tree (stacked, as tests draw and edit it)."""
     ids = jnp.asarray(ids)
     positions = jnp.broadcast_to(jnp.arange(ids.shape[1]), ids.shape)
-    logits, _ = forward(unstack_layers(params), cfg, ids, positions, jnp.ones(ids.shape, bool))
+    logits, _ = forward(device_tree(cfg, params), cfg, ids, positions, jnp.ones(ids.shape, bool))
     return logits
 
 
@@ -187,12 +187,12 @@ def test_slots_decoding_at_different_lengths_match_the_full_forward(cfg):
     bucket = 6
     ids = jnp.asarray([p + [0] * (bucket - len(p)) for p in prompts])  # right-padded
     lengths = jnp.asarray([len(p) for p in prompts])
-    last, keys, values = prefill(unstack_layers(params), cfg, ids, lengths)
+    last, keys, values = prefill(device_tree(cfg, params), cfg, ids, lengths)
     cache = decoder.insert(decoder.empty_cache(cfg, 2, bucket + 3), keys, values, lengths, jnp.arange(2))
     steps = [last]
     for i in range(3):
         tokens = jnp.asarray([g[i] for g in generated])
-        step_logits, cache = decode_step(unstack_layers(params), cfg, cache, tokens, jnp.ones(2, bool))
+        step_logits, cache = decode_step(device_tree(cfg, params), cfg, cache, tokens, jnp.ones(2, bool))
         steps.append(step_logits)
 
     for row, (prompt, gen) in enumerate(zip(prompts, generated, strict=True)):
@@ -203,7 +203,7 @@ def test_slots_decoding_at_different_lengths_match_the_full_forward(cfg):
 
 
 def test_a_slot_that_does_not_advance_keeps_its_length_and_its_neighbours_answers():
-    params = unstack_layers(init_params(GQA, jax.random.key(2)))
+    params = device_tree(GQA, init_params(GQA, jax.random.key(2)))
     cache = decoder.empty_cache(GQA, 2, 4)
     tokens = jnp.asarray([5, 6])
     a, cache_a = decode_step(params, GQA, cache, tokens, jnp.asarray([True, False]))

@@ -19,7 +19,7 @@ from hf_llama import hf_greedy, params_from_arrays, save_checkpoint  # noqa: E40
 from sax_worker.hf_interop import checkpoint_arrays, hf_model  # noqa: E402
 from sax_worker.models import decoder  # noqa: E402
 from sax_worker.models.decoder_config import DecoderConfig  # noqa: E402
-from sax_worker.models.decoder_params import init_params, unstack_layers  # noqa: E402
+from sax_worker.models.decoder_params import device_tree, init_params  # noqa: E402
 from sax_worker.models.lm_servable import build_lm_servable  # noqa: E402
 from tiny_models import PARITY_ARCHITECTURES  # noqa: E402
 
@@ -63,7 +63,7 @@ def our_logits(cfg, arrays, ids):
     b, t = ids.shape
     positions = jnp.broadcast_to(jnp.arange(t), (b, t))
     logits, _ = _forward(
-        unstack_layers(params_from_arrays(cfg, arrays)),
+        device_tree(cfg, params_from_arrays(cfg, arrays)),
         cfg,
         jnp.asarray(ids),
         positions,

@@ -70,6 +70,7 @@ def test_weights_split_over_the_model_axis_only_where_it_divides():
     assert tuple(specs[("layers", "q")]) == (None, "mdl", None)  # each layer's [D, N=4, H]
     assert tuple(specs[("layers", "k")]) == (None, None, None)  # K=2 does not split 4 ways
     assert tuple(specs[("layers", "down")]) == ("mdl", None)  # [F, D]
+    assert tuple(specs[("layers", "post")]) == ("mdl", None, None)  # stored [D, N, H], on devices [N, H, D]
     assert tuple(specs[("softmax",)]) == (None, None)  # V=259 does not split
     assert tuple(specs[("final_norm", "scale")]) == (None,)
 

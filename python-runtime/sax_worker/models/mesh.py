@@ -17,7 +17,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from sax_worker.models.decoder_config import DecoderConfig
-from sax_worker.models.decoder_params import Params, Variable, unstack_layers, variables
+from sax_worker.models.decoder_params import Params, Variable, device_tree, variables
 
 AXES = ("replica", "data", "mdl")
 
@@ -41,18 +41,19 @@ def serving_mesh(shapes: Sequence[Sequence[int]], devices: Sequence[jax.Device] 
 
 
 def partition_spec(cfg: DecoderConfig, var: Variable, mesh: Mesh) -> PartitionSpec:
-    """How ``var`` is split over ``mesh``: the whole array, or one layer's for per-layer variables."""
+    """How ``var`` is split over ``mesh`` in the device tree: the whole array, or one layer's for per-layer
+    variables, axes in their device order."""
     spec: list[str | None] = [None] * len(var.shape)
     model_size = mesh.shape["mdl"]
     if var.model_axis is not None and model_size > 1 and var.shape[var.model_axis] % model_size == 0:
         spec[var.model_axis] = "mdl"
-    return PartitionSpec(*spec)
+    return PartitionSpec(*(spec[axis] for axis in var.device_order))
 
 
 def place_params(cfg: DecoderConfig, params: Params, mesh: Mesh) -> Params:
-    """The device tree (``decoder_params.unstack_layers``) of a host serving tree, on ``mesh``'s devices,
+    """The device tree (``decoder_params.device_tree``) of a host serving tree, on ``mesh``'s devices,
     each weight split as ``partition_spec`` says."""
-    host = unstack_layers(params)
+    host = device_tree(cfg, params)
     placed: Params = {"layers": tuple({} for _ in host["layers"])}
     for var in variables(cfg):
         if var.per_layer:
