@@ -19,7 +19,7 @@ from sax_worker.models.checkpoint import (
     write_array,
 )
 from sax_worker.models.decoder_config import DecoderConfig
-from sax_worker.models.decoder_params import flatten, init_params
+from sax_worker.models.decoder_params import device_tree, flatten, init_params, to_checkpoint
 from sax_worker.models.lm_servable import build_lm_servable
 from tiny_models import TINY_LLAMA
 
@@ -113,6 +113,19 @@ def test_a_servable_from_a_saved_checkpoint_answers_like_the_original(tmp_path):
         return generated, servable.call("lm.score", {"prefix": "a", "suffix": ["b"]})
 
     assert answers(loaded) == answers(original)
+
+
+@pytest.mark.parametrize("cfg", [CFG, LM_CLOUD], ids=["per-layer", "stacked"])
+def test_a_device_tree_saves_as_its_serving_tree(cfg):
+    """The device tree holds post as [N, H, D] and each layer apart; a checkpoint of it is Saxml's layout."""
+    params = init_params(cfg, jax.random.key(4))
+    device = device_tree(cfg, params)
+    assert device["layers"][0]["post"].shape == (cfg.num_heads, cfg.dims_per_head, cfg.model_dims)
+
+    expected, got = to_checkpoint(cfg, params), to_checkpoint(cfg, device)
+    assert got.keys() == expected.keys()
+    for name, array in expected.items():
+        np.testing.assert_array_equal(got[name], array, err_msg=name)
 
 
 def test_bfloat16_weights_round_trip(tmp_path):
