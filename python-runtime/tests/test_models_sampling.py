@@ -37,6 +37,15 @@ def test_greedy_picks_the_first_maximum():
     assert sampling.greedy(jnp.array([[0.0, 2.0, 2.0, 1.0]])).tolist() == [1]
 
 
+def test_first_argmax_agrees_with_argmax_on_ties_infinities_and_nans():
+    rows = np.random.default_rng(0).integers(-2, 3, size=(64, 50)).astype(np.float32)  # many ties
+    rows[1], rows[2, 7], rows[3, [4, 9]] = -np.inf, np.inf, np.nan
+    rows[4, 0], rows[5, -1] = np.nan, np.nan
+    got = jax.jit(sampling.first_argmax)(jnp.asarray(rows))
+    assert got.dtype == jnp.int32
+    np.testing.assert_array_equal(got, np.argmax(rows, axis=-1))
+
+
 def test_temperature_zero_is_argmax():
     assert set(np.asarray(draw(jax.random.key(0), top_k=0, temperature=0.0)).tolist()) == {1}
 

@@ -12,7 +12,20 @@ import jax.numpy as jnp
 
 def greedy(logits: jax.Array) -> jax.Array:
     """logits [B, V] -> ids [B] (the first maximum)."""
-    return jnp.argmax(logits, axis=-1).astype(jnp.int32)
+    return first_argmax(logits)
+
+
+def first_argmax(x: jax.Array) -> jax.Array:
+    """``jnp.argmax`` over the last axis as int32: the first maximum, or the first NaN if there is one.
+
+    Written as a max and then a min over the positions that hold it: two plain reductions, which XLA's
+    CPU backend vectorises, where it runs ``jnp.argmax``'s one reduction over (value, index) pairs element
+    by element (at 32 rows of 32000 logits, 0.47 against 2.4 ms: an eighth of BenchLlama45M's step).
+    """
+    best = jnp.max(x, axis=-1, keepdims=True)
+    hit = (x == best) | jnp.isnan(x)
+    positions = jnp.arange(x.shape[-1], dtype=jnp.int32)
+    return jnp.min(jnp.where(hit, positions, x.shape[-1]), axis=-1)
 
 
 def sample(
@@ -47,7 +60,7 @@ def sample(
     any_kept = jnp.any(keep, axis=-1, keepdims=True)  # [B, 1]
     masked = jnp.where(any_kept, jnp.where(keep, values, -jnp.inf), 0.0)  # [B, k]
     noise = jax.random.gumbel(key, values.shape, jnp.float32)
-    choice = jnp.argmax(masked + temperature[:, None] * noise, axis=-1)  # [B]
+    choice = first_argmax(masked + temperature[:, None] * noise)  # [B]
     return jnp.take_along_axis(indices, choice[:, None], axis=-1)[:, 0].astype(jnp.int32)
 
 
