@@ -4,7 +4,7 @@ import pytest
 
 from sax_worker.core import WorkerCore
 from sax_worker.errors import WorkerError
-from sax_worker.models import lm_programs
+from sax_worker.models import cb_programs, lm_programs
 from sax_worker.models.lm_servable import build_lm_servable
 from sax_worker.protocol import Call, Cancel, Chunk, End, ErrorReply, Load, Result
 from sax_worker.servables.direct import CollectingReply
@@ -84,6 +84,47 @@ def test_a_lone_request_decodes_several_tokens_per_call_and_answers_as_alone(alo
     expect_same(reply.answer, alone.call("lm.generate", {"text": "several per call"}))
     # 10 tokens: the prefill's and one step (the step time still unknown), then two calls of 4 steps
     assert calls == 3
+
+
+def test_requests_that_wait_together_are_prefilled_in_one_call(alone, monkeypatch):
+    servable = build_lm_servable(config({**SERVING, "numCacheSlots": 5, "maxLiveBatches": 2}), "None", 7)
+    servable.warm_up()
+    prefills = []
+
+    def prefill(cfg, settings, params, ids, *rest):
+        prefills.append(ids.shape)
+        return prefill_program(cfg, settings, params, ids, *rest)
+
+    prefill_program = cb_programs.prefill
+    monkeypatch.setattr(cb_programs, "prefill", prefill)
+    texts = ["one", "a second prompt", "three"]  # 4, 16 and 6 tokens with SOS: buckets 8, 16 and 8
+    replies = [submit(servable, 0, texts[0]), submit(servable, 1, texts[1]), submit(servable, 2, texts[2], 1)]
+
+    run(servable)
+
+    # Three prompts in one call of 4 rows (the fourth is padding), all at the longest one's bucket.
+    assert prefills == [(4, 16)]
+    for reply, text in zip(replies[:2], texts, strict=False):
+        expect_same(reply.answer, alone.call("lm.generate", {"text": text}))
+    # The third was done with its first token and never took a slot.
+    alone_text = alone.call("lm.generate", {"text": texts[2]})["texts"][0]["text"]
+    assert replies[2].answer["texts"][0]["text"] == alone_text[:1]
+
+
+def test_a_failed_prefill_answers_every_request_it_held(batched, monkeypatch):
+    def prefill(*args):
+        raise RuntimeError("the device is gone")
+
+    replies = [submit(batched, i, "fails") for i in range(2)]
+    with monkeypatch.context() as patched:
+        patched.setattr(cb_programs, "prefill", prefill)
+        batched.step()
+
+    assert [str(reply.failure) for reply in replies] == ["the device is gone"] * 2
+    assert not batched.busy
+    after = submit(batched, "after", "still serves", 2)
+    run(batched)
+    assert after.answer is not None
 
 
 def test_a_short_request_leaves_while_a_long_one_keeps_decoding(batched):

@@ -54,10 +54,10 @@ class StepOutput(NamedTuple):
 
 
 class PrefillOutput(NamedTuple):
-    token: jax.Array  # [1] int32: the first generated token
-    log_prob: jax.Array  # [1] float32
-    keys: decoder.LayerKv  # L of [1, P, K, H]
-    values: decoder.LayerKv  # L of [1, P, K, H]
+    token: jax.Array  # [B] int32: each prompt's first generated token
+    log_prob: jax.Array  # [B] float32
+    keys: decoder.LayerKv  # L of [B, P, K, H]
+    values: decoder.LayerKv  # L of [B, P, K, H]
 
 
 def empty_state(cfg: DecoderConfig, slots: int, length: int, key: jax.Array) -> SlotState:
@@ -104,7 +104,7 @@ def prefill(
     key: jax.Array,
     index: ArrayLike,
 ) -> PrefillOutput:
-    """ids [1, P] right-padded, length [1] (SOS included), knobs [1] -> first token and prompt KV.
+    """ids [B, P] right-padded, length [B] (SOS included), knobs [B] -> first tokens and prompt KV.
 
     The first token is sampled with ``key`` folded with ``index`` (the batcher's prefill count).
     """
@@ -118,7 +118,7 @@ def prefill(
 @functools.partial(jax.jit, donate_argnums=0)
 def insert(
     state: SlotState,
-    slot: ArrayLike,
+    slots: ArrayLike,
     prefilled: PrefillOutput,
     length: ArrayLike,
     temperature: ArrayLike,
@@ -126,19 +126,24 @@ def insert(
     top_p: ArrayLike,
     max_steps: ArrayLike,
 ) -> SlotState:
-    """Makes ``slot`` ([1] int32) live with a prefilled prompt of ``length`` [1] and its knobs [1]."""
+    """Makes ``slots`` ([B] int32) live with B prefilled prompts of ``length`` [B] and their knobs [B]; a
+    row whose slot is past the last one is dropped."""
     trace_counts["cb_insert"] += 1
-    slots = jnp.asarray(slot)
+    slots = jnp.asarray(slots)
+
+    def put(field: jax.Array, value: ArrayLike) -> jax.Array:
+        return field.at[slots].set(jnp.asarray(value), mode="drop")
+
     cache = decoder.insert(state.cache, prefilled.keys, prefilled.values, jnp.asarray(length), slots)
     return state._replace(
         cache=cache,
-        next_token=state.next_token.at[slots].set(prefilled.token),
-        generated=state.generated.at[slots].set(1),
-        live=state.live.at[slots].set(True),
-        temperature=state.temperature.at[slots].set(jnp.asarray(temperature)),
-        top_k=state.top_k.at[slots].set(jnp.asarray(top_k)),
-        top_p=state.top_p.at[slots].set(jnp.asarray(top_p)),
-        max_steps=state.max_steps.at[slots].set(jnp.asarray(max_steps)),
+        next_token=put(state.next_token, prefilled.token),
+        generated=put(state.generated, 1),
+        live=put(state.live, True),
+        temperature=put(state.temperature, temperature),
+        top_k=put(state.top_k, top_k),
+        top_p=put(state.top_p, top_p),
+        max_steps=put(state.max_steps, max_steps),
     )
 
 

@@ -1,7 +1,11 @@
 """Continuous batching of lm.generate / lm.generate_stream over a fixed set of KV-cache slots (spec §4.3).
 
-Requests wait in a bounded queue; between decode steps each free slot takes the next one (prefill its
-prompt, insert it), and every step advances all live slots by one token. A request leaves its slot as
+Requests wait in a bounded queue; between decode steps free slots take the next ones, up to
+``prefills_per_step`` at a time, prefilled together in one device call (rows padded to a power of two,
+prompts to the longest one's bucket) and inserted together, and every step advances all live slots by
+one token. Requests of equal length tend to finish, and so to be admitted, together: at 32 streams of
+BenchLlama45M most admissions come four at a time, and one [4, 8] prefill costs 11 ms against 24 ms for
+four [1, 8] ones. A request leaves its slot as
 soon as it is done (a stop id, its max steps, a cancel or a deadline), so a long request never holds back
 a short one, and a new one joins at the next step. Unlike the reference, the first (prefill) token is
 tested for stop and max steps too, streams send text incrementally, and a full queue answers
@@ -87,7 +91,10 @@ class ContinuousBatcher:
         self._state = self._empty_state()
         self._waiting: collections.deque[_Sequence] = collections.deque()
         self._max_waiting = max_waiting
-        self._prefills_per_step = prefills_per_step
+        # Admissions per step, and the row counts of the prefill programs they use: 1, 2, 4, ... up to that.
+        self._prefills_per_step = min(prefills_per_step, serving.num_cache_slots)
+        most = self._prefills_per_step
+        self._prefill_rows = sorted({min(2**i, most) for i in range(most.bit_length())} | {most})
         self._step_counts = sorted({1, steps_per_call})
         self._burst_ms = burst_ms
         self._step_ms: dict[int, float] = {}  # rows -> recent device ms per step (moving average)
@@ -145,12 +152,13 @@ class ContinuousBatcher:
             self._fail_all(exc)
 
     def warm_up(self) -> None:
-        """Compiles prefill and insert for every bucket, and the step, with throwaway requests."""
+        """Compiles prefill and insert for every bucket and admission size, and the step, with throwaway
+        requests."""
+        knobs = SampleKnobs(0.0, 1, math.nan, 1)
         for bucket in self._serving.buckets:
-            ids = [self._tokenizer.sos_id]
-            knobs = SampleKnobs(0.0, 1, math.nan, 1)
-            prefilled = self._prefill(Prompt(ids, bucket, knobs))
-            self._insert(0, Prompt(ids, bucket, knobs), prefilled)
+            for rows in self._prefill_rows:
+                prompts = [Prompt([self._tokenizer.sos_id], bucket, knobs)] * rows
+                self._insert(np.arange(rows, dtype=np.int32), prompts, self._prefill(prompts))
         for rows in self._row_counts:
             for steps in self._step_counts:
                 self._state, out = cb_programs.step(
@@ -168,52 +176,69 @@ class ContinuousBatcher:
     # Admission: prefill and insert.
 
     def _admit(self) -> None:
-        for _ in range(self._prefills_per_step):
-            if not self._waiting:
-                return
-            free = next((slot for slot, seq in enumerate(self._slots) if seq is None), None)
-            if free is None:
-                return
-            seq = self._waiting.popleft()
-            prefilled = self._prefill(seq.prompt)
+        free = [slot for slot, seq in enumerate(self._slots) if seq is None]
+        count = min(len(self._waiting), len(free), self._prefills_per_step)
+        if not count:
+            return
+        group = [self._waiting.popleft() for _ in range(count)]
+        prompts = [seq.prompt for seq in group]
+        try:
+            prefilled = self._prefill(prompts)
             # One read of whole arrays: indexing device arrays would dispatch an op each.
             tokens, log_probs = jax.device_get((prefilled.token, prefilled.log_prob))
-            token, log_prob = int(tokens[0]), float(log_probs[0])
+        except Exception as exc:  # they are in neither the queue nor a slot: answer them here
+            for seq in group:
+                seq.reply.error(exc)
+            raise
+        # Padding rows, and requests done with their first token, go nowhere: an index past the last slot.
+        slots = np.full(len(tokens), len(self._slots), np.int32)
+        for row, seq in enumerate(group):
+            token, log_prob = int(tokens[row]), float(log_probs[row])
             if self._record(seq, token, log_prob, done=self._finished_by(token, seq)):
                 continue  # done with its first token: it never needs a slot
-            self._insert(free, seq.prompt, prefilled)
-            seq.slot = free
-            self._slots[free] = seq
+            slots[row] = seq.slot = free.pop(0)
+            self._slots[seq.slot] = seq
+        if (slots < len(self._slots)).any():
+            self._insert(slots, prompts, prefilled)
 
-    def _prefill(self, prompt: Prompt) -> cb_programs.PrefillOutput:
-        ids = np.full((1, prompt.bucket), self._tokenizer.pad_id, np.int32)
-        ids[0, : len(prompt.ids)] = prompt.ids
-        knobs = prompt.knobs
+    def _prefill(self, prompts: list[Prompt]) -> cb_programs.PrefillOutput:
+        """Prefills ``prompts`` in one call of the next admission size, padded to the longest bucket."""
+        rows = next(count for count in self._prefill_rows if count >= len(prompts))
+        ids = np.full((rows, max(p.bucket for p in prompts)), self._tokenizer.pad_id, np.int32)
+        for row, prompt in enumerate(prompts):
+            ids[row, : len(prompt.ids)] = prompt.ids
+        lengths, temperature, top_k, top_p, _ = self._per_row(prompts, rows)
         self._prefill_count += 1
         return cb_programs.prefill(
             self._cfg,
             self._settings,
             self._params(),
             ids,
-            np.asarray([len(prompt.ids)], np.int32),
-            np.asarray([knobs.temperature], np.float32),
-            np.asarray([knobs.top_k], np.int32),
-            np.asarray([knobs.top_p], np.float32),
+            lengths,
+            temperature,
+            top_k,
+            top_p,
             self._key,
             np.int32(self._prefill_count),
         )
 
-    def _insert(self, slot: int, prompt: Prompt, prefilled: cb_programs.PrefillOutput) -> None:
-        knobs = prompt.knobs
-        self._state = cb_programs.insert(
-            self._state,
-            np.asarray([slot], np.int32),
-            prefilled,
-            np.asarray([len(prompt.ids)], np.int32),
-            np.asarray([knobs.temperature], np.float32),
-            np.asarray([knobs.top_k], np.int32),
-            np.asarray([knobs.top_p], np.float32),
-            np.asarray([knobs.max_decode_steps], np.int32),
+    def _insert(self, slots: np.ndarray, prompts: list[Prompt], prefilled: cb_programs.PrefillOutput) -> None:
+        """Inserts prefilled rows into ``slots`` (one per row; past the last slot: dropped)."""
+        self._state = cb_programs.insert(self._state, slots, prefilled, *self._per_row(prompts, len(slots)))
+
+    @staticmethod
+    def _per_row(
+        prompts: list[Prompt], rows: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Prompt lengths and knobs (temperature, top-k, top-p, max steps) as [rows] arrays; padding rows
+        hold a one-token prompt decoded greedily for one step."""
+        padded = [*prompts, *[None] * (rows - len(prompts))]
+        return (
+            np.asarray([len(p.ids) if p else 1 for p in padded], np.int32),
+            np.asarray([p.knobs.temperature if p else 0.0 for p in padded], np.float32),
+            np.asarray([p.knobs.top_k if p else 1 for p in padded], np.int32),
+            np.asarray([p.knobs.top_p if p else math.nan for p in padded], np.float32),
+            np.asarray([p.knobs.max_decode_steps if p else 1 for p in padded], np.int32),
         )
 
     def _finished_by(self, token: int, seq: _Sequence) -> bool:

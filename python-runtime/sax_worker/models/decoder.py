@@ -69,13 +69,17 @@ def insert(cache: KvCache, k: LayerKv, v: LayerKv, lengths: jax.Array, slots: ja
     """Puts sequences' keys and values k, v (L of [B, T, K, H], T <= C) at the start of cache ``slots`` [B].
 
     ``lengths`` [B] says how many of the T positions are real; the rest is overwritten as the slot decodes.
+    A sequence whose slot is past the last one is dropped.
     """
 
     def put(cached: LayerKv, new: LayerKv) -> LayerKv:
-        pairs = zip(cached, new, strict=True)
-        return tuple(c.at[slots, :, : n.shape[1]].set(n.swapaxes(1, 2).astype(c.dtype)) for c, n in pairs)
+        return tuple(
+            c.at[slots, :, : n.shape[1]].set(n.swapaxes(1, 2).astype(c.dtype), mode="drop")
+            for c, n in zip(cached, new, strict=True)
+        )
 
-    return KvCache(put(cache.k, k), put(cache.v, v), cache.lengths.at[slots].set(lengths.astype(jnp.int32)))
+    grown = cache.lengths.at[slots].set(lengths.astype(jnp.int32), mode="drop")
+    return KvCache(put(cache.k, k), put(cache.v, v), grown)
 
 
 def norm(x: jax.Array, p: Params, cfg: DecoderConfig) -> jax.Array:
