@@ -1,10 +1,10 @@
-"""Device programs of continuous batching (spec §4.3): prefill one prompt, insert it into a slot, step all.
+"""Device programs of continuous batching (spec §4.3): prefill prompts, insert them into slots, step all.
 
 The state holds S cache slots of C = max prompt bucket + M positions, each with its own length, the
 token it will run next, its generated count and its sampling knobs. A request's life on the device:
 
-- ``prefill``: one forward over its prompt [1, P] samples the first generated token and returns the
-  prompt's keys and values;
+- ``prefill``: one forward over its prompt, one row of [B, P] (requests admitted together share a call),
+  samples the first generated token and returns the prompt's keys and values;
 - ``insert``: writes them into a free slot, which becomes live with that token pending;
 - ``step``: runs every slot's pending token through the model at once, samples the next one per slot,
   and marks slots done on a stop id or their max steps, for one or several tokens in one call. Idle
