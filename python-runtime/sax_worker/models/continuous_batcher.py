@@ -94,7 +94,7 @@ class ContinuousBatcher:
         # Admissions per step, and the row counts of the prefill programs they use: 1, 2, 4, ... up to that.
         self._prefills_per_step = min(prefills_per_step, serving.num_cache_slots)
         most = self._prefills_per_step
-        self._prefill_rows = sorted({min(2**i, most) for i in range(most.bit_length())} | {most})
+        self._prefill_rows = _powers_of_two_to(most)
         self._step_counts = sorted({1, steps_per_call})
         self._burst_ms = burst_ms
         self._step_ms: dict[int, float] = {}  # rows -> recent device ms per step (moving average)
@@ -103,7 +103,7 @@ class ContinuousBatcher:
         # slot (slots are taken lowest first), so it never computes twice the live rows, and a lone request
         # decodes about as fast as with one slot.
         count = len(self._slots)
-        self._row_counts = sorted({min(2**i, count) for i in range(count.bit_length())} | {count})
+        self._row_counts = _powers_of_two_to(count)
 
     @property
     def busy(self) -> bool:
@@ -203,7 +203,7 @@ class ContinuousBatcher:
 
     def _prefill(self, prompts: list[Prompt]) -> cb_programs.PrefillOutput:
         """Prefills ``prompts`` in one call of the next admission size, padded to the longest bucket."""
-        rows = next(count for count in self._prefill_rows if count >= len(prompts))
+        rows = _fitting(self._prefill_rows, len(prompts))
         ids = np.full((rows, max(p.bucket for p in prompts)), self._tokenizer.pad_id, np.int32)
         for row, prompt in enumerate(prompts):
             ids[row, : len(prompt.ids)] = prompt.ids
@@ -249,7 +249,7 @@ class ContinuousBatcher:
 
     def _decode_one(self) -> None:
         highest = max(slot for slot, seq in enumerate(self._slots) if seq is not None)
-        rows = next(count for count in self._row_counts if count > highest)
+        rows = _fitting(self._row_counts, highest + 1)
         steps = self._steps_per_call(rows)
         start = time.perf_counter()
         self._state, out = cb_programs.step(
@@ -324,3 +324,13 @@ class ContinuousBatcher:
         self._state = self._empty_state()
         for seq in held:
             seq.reply.error(exc)
+
+
+def _powers_of_two_to(most: int) -> list[int]:
+    """1, 2, 4, ... below ``most``, and ``most``: the sizes one program each is compiled for."""
+    return sorted({min(2**i, most) for i in range(most.bit_length())} | {most})
+
+
+def _fitting(sizes: list[int], needed: int) -> int:
+    """The smallest of ``sizes`` (ascending) that holds ``needed``."""
+    return next(size for size in sizes if size >= needed)

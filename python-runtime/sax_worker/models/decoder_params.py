@@ -171,15 +171,22 @@ def assemble(cfg: DecoderConfig, read: Callable[[str, tuple[int, ...]], np.ndarr
     return _nest(flat)
 
 
-def device_tree(cfg: DecoderConfig, params: Params) -> Params:
+def device_tree(
+    cfg: DecoderConfig, params: Params, put: Callable[[Variable, Any], Any] = lambda _, array: array
+) -> Params:
     """The device tree of a serving tree (see the module docstring): per-layer dicts of views of the stack,
-    each weight with its ``device_axes`` (a transposed view; ``jax.device_put`` lays it out in order)."""
+    each weight with its ``device_axes`` (a transposed view; ``jax.device_put`` lays it out in order), and
+    passed through ``put(variable, array)`` (which ``mesh.place_params`` uses to place it)."""
+
+    def leaf(var: Variable, array: Any) -> Any:
+        return put(var, var.to_device(array))
+
     per_layer = [var for var in variables(cfg) if var.per_layer]
     layers = tuple(
-        _nest({var.path[1:]: var.to_device(_get(params, var.path)[i]) for var in per_layer})
+        _nest({var.path[1:]: leaf(var, _get(params, var.path)[i]) for var in per_layer})
         for i in range(cfg.num_layers)
     )
-    whole = {var.path: var.to_device(_get(params, var.path)) for var in variables(cfg) if not var.per_layer}
+    whole = {var.path: leaf(var, _get(params, var.path)) for var in variables(cfg) if not var.per_layer}
     return {**_nest(whole), "layers": layers}
 
 

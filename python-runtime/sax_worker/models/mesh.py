@@ -53,18 +53,5 @@ def partition_spec(cfg: DecoderConfig, var: Variable, mesh: Mesh) -> PartitionSp
 def place_params(cfg: DecoderConfig, params: Params, mesh: Mesh) -> Params:
     """The device tree (``decoder_params.device_tree``) of a host serving tree, on ``mesh``'s devices,
     each weight split as ``partition_spec`` says."""
-    host = device_tree(cfg, params)
-    placed: Params = {"layers": tuple({} for _ in host["layers"])}
-    for var in variables(cfg):
-        if var.per_layer:
-            pairs = list(zip(host["layers"], placed["layers"], strict=True))
-            path = var.path[1:]
-        else:
-            pairs, path = [(host, placed)], var.path
-        sharding = NamedSharding(mesh, partition_spec(cfg, var, mesh))
-        for node, target in pairs:
-            for part in path[:-1]:
-                node = node[part]
-                target = target.setdefault(part, {})
-            target[path[-1]] = jax.device_put(node[path[-1]], sharding)
-    return placed
+    shardings = {var.path: NamedSharding(mesh, partition_spec(cfg, var, mesh)) for var in variables(cfg)}
+    return device_tree(cfg, params, lambda var, array: jax.device_put(array, shardings[var.path]))
