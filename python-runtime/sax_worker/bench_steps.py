@@ -138,7 +138,7 @@ def _build(config: dict[str, Any], checkpoint: str) -> Any:
 
 def _cb_step_ms(servable: Any, rows: int, steps: int, repeats: int) -> float:
     """Median ms of one continuous-batching step (a call of one step) with the first ``rows`` slots live
-    (never finishing).
+    (never finishing), attention reading every position of each slot (the widest window).
 
     The first steps after a compile run slower on CPU, so one untimed round of ``steps`` comes first.
     """
@@ -146,8 +146,8 @@ def _cb_step_ms(servable: Any, rows: int, steps: int, repeats: int) -> float:
 
     cfg, serving = servable.cfg, servable.serving
     settings = dataclasses.replace(servable.programs.settings, stop_ids=(-1,))
-    slots = serving.num_cache_slots
-    state = cb_programs.empty_state(cfg, slots, serving.slot_length, jax.random.key(0))
+    slots, window = serving.num_cache_slots, serving.slot_length
+    state = cb_programs.empty_state(cfg, slots, window, jax.random.key(0))
     # Live with a step budget no round reaches; once a slot's cache is full its writes are dropped, at the
     # same cost, so the rounds may run past it.
     state = state._replace(live=np.arange(slots) < rows, max_steps=np.full(slots, 2**30, np.int32))
@@ -155,7 +155,9 @@ def _cb_step_ms(servable: Any, rows: int, steps: int, repeats: int) -> float:
     for _ in range(repeats + 1):
         start = time.perf_counter()
         for _ in range(steps):
-            state, out = cb_programs.step(cfg, settings, rows, 1, servable.params, state)
+            state, out = cb_programs.step(
+                cfg, settings, rows, serving.slot_length, 1, state, servable.params, 1
+            )
             jax.device_get(out)
         rounds.append((time.perf_counter() - start) * 1e3 / steps)
     return round(statistics.median(rounds[1:]), 3)

@@ -82,8 +82,8 @@ def test_a_lone_request_decodes_several_tokens_per_call_and_answers_as_alone(alo
     calls = run(batched)
 
     expect_same(reply.answer, alone.call("lm.generate", {"text": "several per call"}))
-    # 10 tokens: the prefill's and one step (the step time still unknown), then two calls of 4 steps
-    assert calls == 3
+    # 10 tokens: the prefill's and one step (the step time still unknown), then the last 8 in one call
+    assert calls == 2
 
 
 def test_requests_that_wait_together_are_prefilled_in_one_call(alone, monkeypatch):
@@ -109,6 +109,39 @@ def test_requests_that_wait_together_are_prefilled_in_one_call(alone, monkeypatc
     # The third was done with its first token and never took a slot.
     alone_text = alone.call("lm.generate", {"text": texts[2]})["texts"][0]["text"]
     assert replies[2].answer["texts"][0]["text"] == alone_text[:1]
+
+
+def test_attention_reads_a_window_that_grows_with_the_longest_live_sequence(monkeypatch):
+    # Slots of 32 (the input length) + 80 = 112 positions: windows of 64 and 112.
+    long_serving = {**SERVING, "maxDecodeSteps": 80, "extraInputs": {"per_example_max_decode_steps": 80}}
+    servable = build_lm_servable(config({**long_serving, "numCacheSlots": 2}), "None", 7)
+    servable.warm_up()
+    alone_long = build_lm_servable(config(long_serving), "None", 7)
+    calls = []
+
+    def step(cfg, settings, rows, window, most_steps, state, params, count):
+        calls.append((window, int(count)))
+        return step_program(cfg, settings, rows, window, most_steps, state, params, count)
+
+    step_program = cb_programs.step
+    monkeypatch.setattr(cb_programs, "step", step)
+    texts = ["grows past the window", "short"]
+    replies = [submit(servable, 0, texts[0], 80), submit(servable, 1, texts[1], 5)]
+
+    run(servable)
+
+    # (Greedy decoding without slots ignores per-request step limits: compare the full-length one.)
+    expect_same(replies[0].answer, alone_long.call("lm.generate", {"text": texts[0]}))
+    assert replies[1].answer is not None
+    assert [window for window, _ in calls] == sorted(window for window, _ in calls)  # only ever grows
+    assert calls[0][0] == 64
+    assert calls[-1][0] == servable.serving.slot_length == 112
+    # A call crossing position 64 already runs in the wider window: its last position must be visible.
+    prompt = len(servable.tokenizer.encode(texts[0], 32))  # SOS included
+    position = prompt - 1  # where the first step writes: the prompt fills 0 .. prompt - 1
+    for window, count in calls:
+        assert position + count - 1 < window
+        position += count
 
 
 def test_a_failed_prefill_answers_every_request_it_held(batched, monkeypatch):

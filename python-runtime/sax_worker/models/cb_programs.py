@@ -154,26 +154,47 @@ def release(state: SlotState, slot: ArrayLike) -> SlotState:
     return state._replace(live=state.live.at[jnp.asarray(slot)].set(False))
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3), donate_argnums=5)
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4), donate_argnums=5)
 def step(
-    cfg: DecoderConfig, s: DecodeSettings, rows: int, steps: int, params: Params, state: SlotState
+    cfg: DecoderConfig,
+    s: DecodeSettings,
+    rows: int,
+    window: int,
+    most_steps: int,
+    state: SlotState,
+    params: Params,
+    steps: ArrayLike,
 ) -> tuple[SlotState, StepOutput]:
-    """``steps`` tokens for every live slot among the first ``rows``: each step runs the pending tokens,
-    samples the next and marks finished slots, which then ride along idle. Slots from ``rows`` on must be
-    idle; they are neither computed nor changed, so a step costs what its live slots need (the host picks
-    ``rows`` from a few sizes, one program each). Several steps in one call save the host a dispatch and
-    a read per token.
+    """``steps`` tokens (1 <= steps <= ``most_steps``) for every live slot among the first ``rows``: each
+    step runs the pending tokens, samples the next and marks finished slots, which then ride along idle.
+
+    Slots from ``rows`` on must be idle; they are neither computed nor changed, and attention reads only
+    the first ``window`` positions of each slot, so a step costs what its live slots need (the host picks
+    ``rows`` and ``window`` from a few sizes, one program each, and promises that every live slot's last
+    position in the call lies inside the window). ``steps`` is a device value, so any count up to
+    ``most_steps`` runs in the same program; several steps in one call save the host a dispatch and a read
+    per token. The output's rows from ``steps`` on are zero.
     """
     trace_counts["cb_step"] += 1
-    return jax.lax.scan(lambda st, _: _step_once(cfg, s, rows, params, st), state, length=steps)
+
+    def once(i: jax.Array, carry: tuple[SlotState, StepOutput]) -> tuple[SlotState, StepOutput]:
+        st, out = carry
+        st, new = _step_once(cfg, s, rows, window, params, st)
+        return st, jax.tree.map(lambda buffer, value: buffer.at[i].set(value), out, new)
+
+    shape = (most_steps, rows)
+    out = StepOutput(
+        token=jnp.zeros(shape, jnp.int32), log_prob=jnp.zeros(shape, jnp.float32), done=jnp.zeros(shape, bool)
+    )
+    return jax.lax.fori_loop(0, jnp.asarray(steps, jnp.int32), once, (state, out))
 
 
 def _step_once(
-    cfg: DecoderConfig, s: DecodeSettings, rows: int, params: Params, state: SlotState
+    cfg: DecoderConfig, s: DecodeSettings, rows: int, window: int, params: Params, state: SlotState
 ) -> tuple[SlotState, StepOutput]:
     head = _rows(state, rows)
     live = head.live
-    logits, cache = decoder.decode_step(params, cfg, state.cache, head.next_token, live)
+    logits, cache = decoder.decode_step(params, cfg, state.cache, head.next_token, live, window)
     key = jax.random.fold_in(state.key, state.step)
     token = _sample(s, logits, key, head.temperature, head.top_k, head.top_p)
     log_prob = decoder.token_log_probs(logits, token)

@@ -13,16 +13,23 @@ RESOURCE_EXHAUSTED at once instead of blocking.
 
 Host work per step call is one small device read (a token, a log-prob and a done flag per slot and
 step); answers are detokenised as tokens arrive. One call may decode several tokens for every live slot
-(``steps_per_call``), so that the host's dispatch and read are paid once per few tokens: as many as fit
-in ``burst_ms`` of device time at the recent step time, no more than any live request still needs, and
-one while a waiting request could take a free slot. A request that arrives during a call joins at the
-next one, so ``burst_ms`` bounds what bursts add to its time to first token.
+(up to ``steps_per_call``, a device value, so any count runs in the same program), so that the host's
+dispatch and read are paid once per few tokens: as many as fit in ``burst_ms`` of device time at the
+recent step time, no more than any live request still needs, and one while a waiting request could take
+a free slot. A request that arrives during a call joins at the next one, so ``burst_ms`` bounds what
+bursts add to its time to first token.
+
+A step program is compiled for each row count (the slots up to the highest live one, in powers of two)
+and each attention window (64, 128, ... positions or the whole slot): a call reads the cache only up to
+the last position any live sequence reaches in it, so short requests in long slots do not pay for
+positions nobody has filled.
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import itertools
 import math
 import time
 from collections.abc import Callable, Hashable
@@ -67,6 +74,10 @@ class _Sequence:
     slot: int | None = None
 
 
+# Attention windows below this save too little to pay for their own step programs.
+_SMALLEST_WINDOW = 64
+
+
 class ContinuousBatcher:
     """Serves generate requests of one servable through ``slots`` cache slots."""
 
@@ -81,7 +92,7 @@ class ContinuousBatcher:
         *,
         max_waiting: int,
         prefills_per_step: int = 4,
-        steps_per_call: int = 4,
+        steps_per_call: int = 16,
         burst_ms: float = 50.0,
     ) -> None:
         self._cfg, self._settings, self._params = cfg, settings, params
@@ -94,8 +105,8 @@ class ContinuousBatcher:
         # Admissions per step, and the row counts of the prefill programs they use: 1, 2, 4, ... up to that.
         self._prefills_per_step = min(prefills_per_step, serving.num_cache_slots)
         most = self._prefills_per_step
-        self._prefill_rows = _powers_of_two_to(most)
-        self._step_counts = sorted({1, steps_per_call})
+        self._prefill_rows = _powers_to(most)
+        self._most_steps = steps_per_call
         self._burst_ms = burst_ms
         self._step_ms: dict[int, float] = {}  # rows -> recent device ms per step (moving average)
         self._prefill_count = 0
@@ -103,7 +114,11 @@ class ContinuousBatcher:
         # slot (slots are taken lowest first), so it never computes twice the live rows, and a lone request
         # decodes about as fast as with one slot.
         count = len(self._slots)
-        self._row_counts = _powers_of_two_to(count)
+        self._row_counts = _powers_to(count)
+        # Attention windows: a step reads the cache positions up to the longest live sequence's last one
+        # in the call, rounded up to 64, 128, ... or the whole slot.
+        length = serving.slot_length
+        self._windows = [w for w in _powers_to(length) if w >= min(_SMALLEST_WINDOW, length)]
 
     @property
     def busy(self) -> bool:
@@ -160,10 +175,8 @@ class ContinuousBatcher:
                 prompts = [Prompt([self._tokenizer.sos_id], bucket, knobs)] * rows
                 self._insert(np.arange(rows, dtype=np.int32), prompts, self._prefill(prompts))
         for rows in self._row_counts:
-            for steps in self._step_counts:
-                self._state, out = cb_programs.step(
-                    self._cfg, self._settings, rows, steps, self._params(), self._state
-                )
+            for window in self._windows:
+                self._state, out = self._step_call(rows, window, 1)
                 jax.block_until_ready(out)
         self._state = cb_programs.release(self._state, np.asarray([0], np.int32))
         self._state = self._empty_state()
@@ -248,14 +261,16 @@ class ContinuousBatcher:
     # Decoding.
 
     def _decode_one(self) -> None:
+        live = [seq for seq in self._slots if seq is not None]
         highest = max(slot for slot, seq in enumerate(self._slots) if seq is not None)
         rows = _fitting(self._row_counts, highest + 1)
         steps = self._steps_per_call(rows)
+        # The call's last step writes position len(ids) + len(tokens) - 1 + steps - 1 of a live sequence.
+        reach = max(len(seq.prompt.ids) + len(seq.tokens) for seq in live) + steps - 1
+        window = _fitting(self._windows, min(reach, self._windows[-1]))
         start = time.perf_counter()
-        self._state, out = cb_programs.step(
-            self._cfg, self._settings, rows, steps, self._params(), self._state
-        )
-        tokens, log_probs, done = jax.device_get(out)  # [steps, rows] each
+        self._state, out = self._step_call(rows, window, steps)
+        tokens, log_probs, done = jax.device_get(out)  # [most steps, rows] each; the first ``steps`` count
         per_step = (time.perf_counter() - start) * 1e3 / steps
         self._step_ms[rows] = 0.8 * self._step_ms.get(rows, per_step) + 0.2 * per_step
         for step in range(steps):
@@ -273,8 +288,22 @@ class ContinuousBatcher:
         left = min(
             seq.prompt.knobs.max_decode_steps - len(seq.tokens) for seq in self._slots if seq is not None
         )
-        fit = self._burst_ms / self._step_ms[rows] if rows in self._step_ms else 1
-        return max(count for count in self._step_counts if count <= max(min(left, fit), 1))
+        fit = int(self._burst_ms / self._step_ms[rows]) if rows in self._step_ms else 1
+        return max(min(left, fit, self._most_steps), 1)
+
+    def _step_call(
+        self, rows: int, window: int, steps: int
+    ) -> tuple[cb_programs.SlotState, cb_programs.StepOutput]:
+        return cb_programs.step(
+            self._cfg,
+            self._settings,
+            rows,
+            window,
+            self._most_steps,
+            self._state,
+            self._params(),
+            np.int32(steps),
+        )
 
     def _record(self, seq: _Sequence, token: int, log_prob: float, done: bool) -> bool:
         """Adds a generated token to ``seq``; streams or answers it. True when ``seq`` has finished."""
@@ -326,9 +355,10 @@ class ContinuousBatcher:
             seq.reply.error(exc)
 
 
-def _powers_of_two_to(most: int) -> list[int]:
-    """1, 2, 4, ... below ``most``, and ``most``: the sizes one program each is compiled for."""
-    return sorted({min(2**i, most) for i in range(most.bit_length())} | {most})
+def _powers_to(most: int, base: int = 2) -> list[int]:
+    """1, base, base², ... below ``most``, and ``most``: the sizes one program each is compiled for."""
+    powers = itertools.takewhile(lambda size: size < most, (base**i for i in itertools.count()))
+    return [*powers, most]
 
 
 def _fitting(sizes: list[int], needed: int) -> int:

@@ -310,7 +310,12 @@ def _causal_layers(
 
 
 def decode_step(
-    params: Params, cfg: DecoderConfig, cache: KvCache, tokens: jax.Array, advance: jax.Array
+    params: Params,
+    cfg: DecoderConfig,
+    cache: KvCache,
+    tokens: jax.Array,
+    advance: jax.Array,
+    window: int | None = None,
 ) -> tuple[jax.Array, KvCache]:
     """Runs one token for each of the first R slots, tokens [R] (R <= S), at each slot's position
     ``cache.lengths``; slots from R on are neither computed nor changed.
@@ -319,15 +324,22 @@ def decode_step(
     attends to the slot's positions up to its own. Slots where ``advance`` [R] is set grow by one; others
     keep their length, so an idle slot can run along without consuming space. Returns float32 logits
     [R, V] for each slot's next token and the updated cache.
+
+    Attention reads only the first ``window`` positions of each slot (all C when None): the caller
+    promises that every slot whose logits it uses holds its new token's position inside the window. Reading
+    the cache is most of attention's cost, so a window sized to the live slots rather than to C saves
+    the reads of positions nobody has filled yet.
     """
     rows = tokens.shape[0]
+    window = cache.k[0].shape[2] if window is None else window
     lengths = cache.lengths[:rows]
     positions = lengths[:, None]  # [R, 1]
     # Where each row's new key and value go: (slot, head, position) [R, K] each. Indexing every axis but H
     # lets XLA scatter into the donated cache in place; leaving the head axis to a slice between two
     # indexed axes made it copy the layer's cache three times.
     at = (jnp.arange(rows)[:, None], jnp.arange(cfg.num_kv_heads)[None, :], positions)
-    visible = jnp.arange(cache.k[0].shape[2])[None, :] <= lengths[:, None]  # [R, C]
+    seen = (slice(rows), slice(None), slice(window))  # of a layer's cache: what attention reads
+    visible = jnp.arange(window)[None, :] <= lengths[:, None]  # [R, W]
     grouped = (rows, cfg.num_kv_heads, cfg.queries_per_kv_head, cfg.dims_per_head)  # [R, K, G, H]
     x = embed(params, cfg, tokens[:, None], positions)  # [R, 1, D]
     new_k, new_v = [], []
@@ -335,7 +347,7 @@ def decode_step(
         q, k, v = _attention_input(lp, cfg, x, positions)
         layer_k = layer_k.at[at].set(k[:, 0], mode="drop")  # [S, K, C, H]
         layer_v = layer_v.at[at].set(v[:, 0], mode="drop")
-        context = _attend_one(cfg, q.reshape(grouped), layer_k[:rows], layer_v[:rows], visible)
+        context = _attend_one(cfg, q.reshape(grouped), layer_k[seen], layer_v[seen], visible)
         x = _block_output(lp, cfg, x, context.reshape(q.shape))
         new_k.append(layer_k)
         new_v.append(layer_v)
