@@ -47,7 +47,10 @@ export function isPeerError<T>(outcome: PeerOutcome<T>): outcome is PeerError {
 
 /** The batch-1 decode bound of sax_worker.bench_bandwidth. */
 export const bandwidthSchema = z.looseObject({
+  /** Over a buffer of the step's weight bytes, read again and again: where a step's weights live. */
   read_gb_per_s: z.number().positive(),
+  /** Over a buffer far larger than the caches: main memory, for reference. */
+  read_gb_per_s_large: z.number().positive(),
   bytes_per_step: z.number().int().positive(),
   parameters: z.number().int().positive(),
   limit_tokens_per_s: z.number().positive(),

@@ -160,8 +160,9 @@ function peersSection(peers: PeersResult): string {
   const bw = peers.bandwidth;
   const bandwidth = isPeerError(bw)
     ? `bandwidth limit: ${bw.error}`
-    : `bandwidth limit: ${bw.limit_tokens_per_s} tokens/s at batch 1 (${bw.read_gb_per_s} GB/s read, ` +
-      `${(bw.bytes_per_step / 2 ** 20).toFixed(1)} MiB of weights a step)`;
+    : `bandwidth limit: ${bw.limit_tokens_per_s} tokens/s at batch 1 (${bw.read_gb_per_s} GB/s read over ` +
+      `${(bw.bytes_per_step / 2 ** 20).toFixed(1)} MiB of weights a step, read again and again; ` +
+      `${bw.read_gb_per_s_large} GB/s from main memory)`;
   return [llama, hf, bandwidth].join("\n\n");
 }
 
