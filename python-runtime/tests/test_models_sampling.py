@@ -46,6 +46,19 @@ def test_first_argmax_agrees_with_argmax_on_ties_infinities_and_nans():
     np.testing.assert_array_equal(got, np.argmax(rows, axis=-1))
 
 
+def test_greedy_with_log_prob_is_argmax_and_its_log_softmax():
+    rng = np.random.default_rng(1)
+    logits = (rng.standard_normal((8, 300)) * 4).astype(np.float32)
+    logits[1, [3, 40]] = logits[1].max() + 1  # a tie: the first one counts
+
+    ids, log_probs = jax.jit(sampling.greedy_with_log_prob)(jnp.asarray(logits))
+
+    np.testing.assert_array_equal(ids, np.argmax(logits, axis=-1))
+    want = jax.nn.log_softmax(jnp.asarray(logits), axis=-1)[np.arange(8), np.argmax(logits, axis=-1)]
+    np.testing.assert_allclose(log_probs, want, rtol=1e-6, atol=1e-6)
+    assert int(ids[1]) == 3
+
+
 def test_temperature_zero_is_argmax():
     assert set(np.asarray(draw(jax.random.key(0), top_k=0, temperature=0.0)).tolist()) == {1}
 

