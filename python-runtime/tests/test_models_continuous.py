@@ -144,6 +144,26 @@ def test_attention_reads_a_window_that_grows_with_the_longest_live_sequence(monk
         position += count
 
 
+def test_after_a_request_leaves_the_next_call_is_one_step(batched, monkeypatch):
+    counts = []
+
+    def step(cfg, settings, rows, window, most_steps, state, params, count):
+        counts.append(int(count))
+        return step_program(cfg, settings, rows, window, most_steps, state, params, count)
+
+    step_program = cb_programs.step
+    monkeypatch.setattr(cb_programs, "step", step)
+    short, long = submit(batched, "short", "leaves", 3), submit(batched, "long", "stays")
+
+    run(batched)
+
+    assert short.answer is not None
+    assert long.answer is not None
+    # After the prefills' tokens: one step (no step time yet), one (the short one's last), then one step
+    # while its freed slot waits for a follow-up request, though the long one has 7 left; then the 6.
+    assert counts == [1, 1, 1, 6]
+
+
 def test_a_failed_prefill_answers_every_request_it_held(batched, monkeypatch):
     def prefill(*args):
         raise RuntimeError("the device is gone")

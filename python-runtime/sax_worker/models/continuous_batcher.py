@@ -16,8 +16,9 @@ step); answers are detokenised as tokens arrive. One call may decode several tok
 (up to ``steps_per_call``, a device value, so any count runs in the same program), so that the host's
 dispatch and read are paid once per few tokens: as many as fit in ``burst_ms`` of device time at the
 recent step time, no more than any live request still needs, and one while a waiting request could take
-a free slot. A request that arrives during a call joins at the next one, so ``burst_ms`` bounds what
-bursts add to its time to first token.
+a free slot or right after requests left (their clients' next requests tend to follow within a step). A
+request that arrives during a call joins at the next one, so ``burst_ms`` bounds what bursts add to its
+time to first token.
 
 A step program is compiled for each row count (the slots up to the highest live one, in powers of two)
 and each attention window (64, 128, ... positions or the whole slot): a call reads the cache only up to
@@ -109,6 +110,7 @@ class ContinuousBatcher:
         self._most_steps = steps_per_call
         self._burst_ms = burst_ms
         self._step_ms: dict[int, float] = {}  # rows -> recent device ms per step (moving average)
+        self._freed_by_last_call = False  # whether requests left during the last step call
         self._prefill_count = 0
         # Step programs for the first 1, 2, 4, 8, ... slots: a step computes only up to the highest live
         # slot (slots are taken lowest first), so it never computes twice the live rows, and a lone request
@@ -273,17 +275,19 @@ class ContinuousBatcher:
         tokens, log_probs, done = jax.device_get(out)  # [most steps, rows] each; the first ``steps`` count
         per_step = (time.perf_counter() - start) * 1e3 / steps
         self._step_ms[rows] = 0.8 * self._step_ms.get(rows, per_step) + 0.2 * per_step
+        self._freed_by_last_call = False
         for step in range(steps):
             for slot, seq in enumerate(self._slots[:rows]):
                 if seq is not None and self._record(
                     seq, int(tokens[step, slot]), float(log_probs[step, slot]), bool(done[step, slot])
                 ):
                     self._free(slot)
+                    self._freed_by_last_call = True
 
     def _steps_per_call(self, rows: int) -> int:
         """Steps of the next call over ``rows`` slots (see the module docstring); a slot that stops early
         on a stop id rides along idle for the rest of the call."""
-        if self._waiting and any(seq is None for seq in self._slots):
+        if self._freed_by_last_call or (self._waiting and any(seq is None for seq in self._slots)):
             return 1
         left = min(
             seq.prompt.knobs.max_decode_steps - len(seq.tokens) for seq in self._slots if seq is not None
