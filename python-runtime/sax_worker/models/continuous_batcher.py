@@ -21,8 +21,8 @@ request that arrives during a call joins at the next one, so ``burst_ms`` bounds
 time to first token.
 
 A step program is compiled for each row count (the slots up to the highest live one, in powers of two)
-and each attention window (64, 128, ... positions or the whole slot): a call reads the cache only up to
-the last position any live sequence reaches in it, so short requests in long slots do not pay for
+and each attention window (64, 256, 1024, ... positions or the whole slot): a call reads the cache only
+up to the last position any live sequence reaches in it, so short requests in long slots do not pay for
 positions nobody has filled.
 """
 
@@ -118,9 +118,11 @@ class ContinuousBatcher:
         count = len(self._slots)
         self._row_counts = _powers_to(count)
         # Attention windows: a step reads the cache positions up to the longest live sequence's last one
-        # in the call, rounded up to 64, 128, ... or the whole slot.
+        # in the call, rounded up to 64, 256, 1024, ... or the whole slot. Powers of four rather than two
+        # keep the programs to compile at load few (a 160-position slot has two windows, not three), for
+        # at most four times the reads a window of the exact length would make.
         length = serving.slot_length
-        self._windows = [w for w in _powers_to(length) if w >= min(_SMALLEST_WINDOW, length)]
+        self._windows = [w for w in _powers_to(length, base=4) if w >= min(_SMALLEST_WINDOW, length)]
 
     @property
     def busy(self) -> bool:
