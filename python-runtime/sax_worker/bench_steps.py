@@ -155,9 +155,7 @@ def _cb_step_ms(servable: Any, rows: int, steps: int, repeats: int) -> float:
     for _ in range(repeats + 1):
         start = time.perf_counter()
         for _ in range(steps):
-            state, out = cb_programs.step(
-                cfg, settings, rows, serving.slot_length, 1, state, servable.params, 1
-            )
+            state, out = cb_programs.step(cfg, settings, rows, window, 1, state, servable.params, 1)
             jax.device_get(out)
         rounds.append((time.perf_counter() - start) * 1e3 / steps)
     return round(statistics.median(rounds[1:]), 3)
