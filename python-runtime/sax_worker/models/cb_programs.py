@@ -23,10 +23,10 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from sax_worker.models import decoder, sampling
+from sax_worker.models import decoder
 from sax_worker.models.decoder_config import DecoderConfig
 from sax_worker.models.decoder_params import Params
-from sax_worker.models.lm_programs import DecodeSettings, trace_counts
+from sax_worker.models.lm_programs import DecodeSettings, RowKnobs, choose_with_log_probs, trace_counts
 
 
 class SlotState(NamedTuple):
@@ -76,23 +76,6 @@ def empty_state(cfg: DecoderConfig, slots: int, length: int, key: jax.Array) -> 
     )
 
 
-def _pick(
-    s: DecodeSettings,
-    logits: jax.Array,
-    key: jax.Array,
-    temperature: jax.Array,
-    top_k: jax.Array,
-    top_p: jax.Array,
-) -> tuple[jax.Array, jax.Array]:
-    """Each row's next token and its raw log-probability."""
-    if s.greedy:
-        return sampling.greedy_with_log_prob(logits)
-    token = sampling.sample(
-        logits, key, top_k=s.top_k, temperature=temperature, per_example_top_k=top_k, top_p=top_p
-    )
-    return token, decoder.token_log_probs(logits, token)
-
-
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def prefill(
     cfg: DecoderConfig,
@@ -113,7 +96,10 @@ def prefill(
     trace_counts["cb_prefill"] += 1
     last, keys, values = decoder.prefill(params, cfg, jnp.asarray(ids), jnp.asarray(length))  # [1, V]
     key = jax.random.fold_in(key, jnp.asarray(index))
-    token, log_prob = _pick(s, last, key, jnp.asarray(temperature), jnp.asarray(top_k), jnp.asarray(top_p))
+    knobs = RowKnobs(
+        jnp.asarray(temperature), jnp.asarray(top_k), jnp.asarray(top_p), max_steps=None
+    )  # unread
+    token, log_prob = choose_with_log_probs(s, last, knobs, key)
     return PrefillOutput(token, log_prob, keys, values)
 
 
@@ -198,7 +184,8 @@ def _step_once(
     live = head.live
     logits, cache = decoder.decode_step(params, cfg, state.cache, head.next_token, live, window)
     key = jax.random.fold_in(state.key, state.step)
-    token, log_prob = _pick(s, logits, key, head.temperature, head.top_k, head.top_p)
+    knobs = RowKnobs(head.temperature, head.top_k, head.top_p, head.max_steps)
+    token, log_prob = choose_with_log_probs(s, logits, knobs, key)
     generated = head.generated + live.astype(jnp.int32)
     stopped = jnp.isin(token, jnp.asarray(s.stop_ids, jnp.int32))
     done = live & (stopped | (generated >= head.max_steps))

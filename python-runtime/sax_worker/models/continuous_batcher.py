@@ -34,6 +34,7 @@ import itertools
 import math
 import time
 from collections.abc import Callable, Hashable
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -75,6 +76,28 @@ class _Sequence:
     slot: int | None = None
 
 
+class _PerRow(NamedTuple):
+    """An admission's prompt lengths and knobs as [rows] arrays, in ``cb_programs.insert``'s order."""
+
+    length: np.ndarray  # int32
+    temperature: np.ndarray  # float32
+    top_k: np.ndarray  # int32
+    top_p: np.ndarray  # float32
+    max_steps: np.ndarray  # int32
+
+    @classmethod
+    def of(cls, prompts: list[Prompt], rows: int) -> _PerRow:
+        """``prompts``' values, then padding rows holding a one-token prompt decoded greedily for one step."""
+        padded = [*prompts, *[None] * (rows - len(prompts))]
+        return cls(
+            np.asarray([len(p.ids) if p else 1 for p in padded], np.int32),
+            np.asarray([p.knobs.temperature if p else 0.0 for p in padded], np.float32),
+            np.asarray([p.knobs.top_k if p else 1 for p in padded], np.int32),
+            np.asarray([p.knobs.top_p if p else math.nan for p in padded], np.float32),
+            np.asarray([p.knobs.max_decode_steps if p else 1 for p in padded], np.int32),
+        )
+
+
 # Attention windows below this save too little to pay for their own step programs.
 _SMALLEST_WINDOW = 64
 
@@ -105,8 +128,7 @@ class ContinuousBatcher:
         self._max_waiting = max_waiting
         # Admissions per step, and the row counts of the prefill programs they use: 1, 2, 4, ... up to that.
         self._prefills_per_step = min(prefills_per_step, serving.num_cache_slots)
-        most = self._prefills_per_step
-        self._prefill_rows = _powers_to(most)
+        self._prefill_rows = _powers_to(self._prefills_per_step)
         self._most_steps = steps_per_call
         self._burst_ms = burst_ms
         self._step_ms: dict[int, float] = {}  # rows -> recent device ms per step (moving average)
@@ -177,7 +199,8 @@ class ContinuousBatcher:
         for bucket in self._serving.buckets:
             for rows in self._prefill_rows:
                 prompts = [Prompt([self._tokenizer.sos_id], bucket, knobs)] * rows
-                self._insert(np.arange(rows, dtype=np.int32), prompts, self._prefill(prompts))
+                per_row = _PerRow.of(prompts, rows)
+                self._insert(np.arange(rows, dtype=np.int32), self._prefill(prompts, per_row), per_row)
         for rows in self._row_counts:
             for window in self._windows:
                 self._state, out = self._step_call(rows, window, 1)
@@ -199,8 +222,9 @@ class ContinuousBatcher:
             return
         group = [self._waiting.popleft() for _ in range(count)]
         prompts = [seq.prompt for seq in group]
+        per_row = _PerRow.of(prompts, _fitting(self._prefill_rows, count))
         try:
-            prefilled = self._prefill(prompts)
+            prefilled = self._prefill(prompts, per_row)
             # One read of whole arrays: indexing device arrays would dispatch an op each.
             tokens, log_probs = jax.device_get((prefilled.token, prefilled.log_prob))
         except Exception as exc:  # they are in neither the queue nor a slot: answer them here
@@ -216,47 +240,30 @@ class ContinuousBatcher:
             slots[row] = seq.slot = free.pop(0)
             self._slots[seq.slot] = seq
         if (slots < len(self._slots)).any():
-            self._insert(slots, prompts, prefilled)
+            self._insert(slots, prefilled, per_row)
 
-    def _prefill(self, prompts: list[Prompt]) -> cb_programs.PrefillOutput:
-        """Prefills ``prompts`` in one call of the next admission size, padded to the longest bucket."""
-        rows = _fitting(self._prefill_rows, len(prompts))
-        ids = np.full((rows, max(p.bucket for p in prompts)), self._tokenizer.pad_id, np.int32)
+    def _prefill(self, prompts: list[Prompt], per_row: _PerRow) -> cb_programs.PrefillOutput:
+        """Prefills ``prompts`` in one call of ``per_row``'s row count, padded to the longest bucket."""
+        ids = np.full((len(per_row.length), max(p.bucket for p in prompts)), self._tokenizer.pad_id, np.int32)
         for row, prompt in enumerate(prompts):
             ids[row, : len(prompt.ids)] = prompt.ids
-        lengths, temperature, top_k, top_p, _ = self._per_row(prompts, rows)
         self._prefill_count += 1
         return cb_programs.prefill(
             self._cfg,
             self._settings,
             self._params(),
             ids,
-            lengths,
-            temperature,
-            top_k,
-            top_p,
+            per_row.length,
+            per_row.temperature,
+            per_row.top_k,
+            per_row.top_p,
             self._key,
             np.int32(self._prefill_count),
         )
 
-    def _insert(self, slots: np.ndarray, prompts: list[Prompt], prefilled: cb_programs.PrefillOutput) -> None:
+    def _insert(self, slots: np.ndarray, prefilled: cb_programs.PrefillOutput, per_row: _PerRow) -> None:
         """Inserts prefilled rows into ``slots`` (one per row; past the last slot: dropped)."""
-        self._state = cb_programs.insert(self._state, slots, prefilled, *self._per_row(prompts, len(slots)))
-
-    @staticmethod
-    def _per_row(
-        prompts: list[Prompt], rows: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Prompt lengths and knobs (temperature, top-k, top-p, max steps) as [rows] arrays; padding rows
-        hold a one-token prompt decoded greedily for one step."""
-        padded = [*prompts, *[None] * (rows - len(prompts))]
-        return (
-            np.asarray([len(p.ids) if p else 1 for p in padded], np.int32),
-            np.asarray([p.knobs.temperature if p else 0.0 for p in padded], np.float32),
-            np.asarray([p.knobs.top_k if p else 1 for p in padded], np.int32),
-            np.asarray([p.knobs.top_p if p else math.nan for p in padded], np.float32),
-            np.asarray([p.knobs.max_decode_steps if p else 1 for p in padded], np.int32),
-        )
+        self._state = cb_programs.insert(self._state, slots, prefilled, *per_row)
 
     def _finished_by(self, token: int, seq: _Sequence) -> bool:
         """Whether ``token``, about to be recorded, ends ``seq`` (a stop id, or its last allowed step)."""
@@ -265,12 +272,11 @@ class ContinuousBatcher:
     # Decoding.
 
     def _decode_one(self) -> None:
-        live = [seq for seq in self._slots if seq is not None]
-        highest = max(slot for slot, seq in enumerate(self._slots) if seq is not None)
-        rows = _fitting(self._row_counts, highest + 1)
-        steps = self._steps_per_call(rows)
+        live = {slot: seq for slot, seq in enumerate(self._slots) if seq is not None}
+        rows = _fitting(self._row_counts, max(live) + 1)
+        steps = self._steps_per_call(rows, list(live.values()))
         # The call's last step writes position len(ids) + len(tokens) - 1 + steps - 1 of a live sequence.
-        reach = max(len(seq.prompt.ids) + len(seq.tokens) for seq in live) + steps - 1
+        reach = max(len(seq.prompt.ids) + len(seq.tokens) for seq in live.values()) + steps - 1
         window = _fitting(self._windows, min(reach, self._windows[-1]))
         start = time.perf_counter()
         self._state, out = self._step_call(rows, window, steps)
@@ -286,14 +292,12 @@ class ContinuousBatcher:
                     self._free(slot)
                     self._freed_by_last_call = True
 
-    def _steps_per_call(self, rows: int) -> int:
-        """Steps of the next call over ``rows`` slots (see the module docstring); a slot that stops early
-        on a stop id rides along idle for the rest of the call."""
-        if self._freed_by_last_call or (self._waiting and any(seq is None for seq in self._slots)):
+    def _steps_per_call(self, rows: int, live: list[_Sequence]) -> int:
+        """Steps of the next call over ``rows`` slots holding the ``live`` sequences (see the module
+        docstring); a slot that stops early on a stop id rides along idle for the rest of the call."""
+        if self._freed_by_last_call or (self._waiting and len(live) < len(self._slots)):
             return 1
-        left = min(
-            seq.prompt.knobs.max_decode_steps - len(seq.tokens) for seq in self._slots if seq is not None
-        )
+        left = min(seq.prompt.knobs.max_decode_steps - len(seq.tokens) for seq in live)
         fit = int(self._burst_ms / self._step_ms[rows]) if rows in self._step_ms else 1
         return max(min(left, fit, self._most_steps), 1)
 

@@ -164,14 +164,27 @@ def _decode(
     return jax.lax.while_loop(cond, functools.partial(_step, cfg, s, params), state)
 
 
+def choose_with_log_probs(
+    s: DecodeSettings, logits: jax.Array, knobs: RowKnobs, key: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """``choose_tokens`` ids [R] from float32 logits [R, V], and each id's raw log-probability [R].
+
+    Greedy settings take the log-probability from the max the choice already computed
+    (``sampling.greedy_with_log_prob``); sampled ids are looked up in a log-softmax.
+    """
+    if s.greedy:
+        return sampling.greedy_with_log_prob(logits)
+    token = choose_tokens(sampling, s, logits, knobs, key)
+    return token, decoder.token_log_probs(logits, token)
+
+
 def _step(cfg: DecoderConfig, s: DecodeSettings, params: Params, st: DecodeState) -> DecodeState:
     """Samples one token per live row from ``st.logits``, records it, and runs it through the model.
 
     Each row writes at its own index (its generated count), so rows need not have started together.
     """
-    token = choose_tokens(sampling, s, st.logits, st.knobs, jax.random.fold_in(st.key, st.step))
+    token, log_prob = choose_with_log_probs(s, st.logits, st.knobs, jax.random.fold_in(st.key, st.step))
     live = ~st.done
-    log_prob = decoder.token_log_probs(st.logits, token)  # [R]
     token = jnp.where(live, token, s.pad_id)
     rows = jnp.arange(token.shape[0])
     index = jnp.where(live, st.lengths, s.max_decode_steps)  # out of range: dropped
